@@ -45,6 +45,7 @@ struct Waiter {
   std::atomic<std::uint32_t> own_claim{0};
   std::atomic<std::uint32_t>* claim = &own_claim;  // select: shared by all its cases
   std::atomic<bool> woken{false};
+  bool timed_out = false;           // set when the deadline, not a waker, claimed w
 
   // Intrusive WaitQueue links.
   Waiter* prev = nullptr;
