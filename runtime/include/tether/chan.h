@@ -41,11 +41,13 @@ struct ElemOps {
   void (*destroy)(void* p);
 };
 
+// The moves run under the channel's spin lock, so they are noexcept: a move
+// constructor that throws ends the program instead of leaving the lock held.
 template <class T>
 inline constexpr ElemOps elem_ops_for{
     sizeof(T), alignof(T),
-    [](void* dst, void* src) { ::new (dst) T(std::move(*static_cast<T*>(src))); },
-    [](void* p) { static_cast<T*>(p)->~T(); }};
+    [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
+    [](void* p) noexcept { static_cast<T*>(p)->~T(); }};
 
 enum class TryResult { ok, would_block, closed };
 

@@ -1,0 +1,255 @@
+// Channels: see chan_core.h for the state and its invariants, waiter.h for
+// the parking contract.
+//
+// Fast paths take the lock once and allocate nothing: a send to a parked
+// receiver moves the value straight into the receiver's storage and wakes it
+// after unlocking; a send that must wait parks with its value on its own stack
+// and the receiver moves it out. So an unbuffered request/reply between two
+// fibers of one thread costs two element moves and two fiber switches.
+#include "chan_core.h"
+
+#include <new>
+#include <string>
+#include <utility>
+
+namespace tether::detail {
+
+std::shared_ptr<ChanCore> ChanCore::create(std::size_t capacity, const ElemOps* ops,
+                                           std::string name, std::source_location site) {
+  return std::make_shared<ChanImpl>(capacity, ops, std::move(name), site);
+}
+
+ChanImpl::ChanImpl(std::size_t capacity, const ElemOps* ops, std::string name,
+                   std::source_location site)
+    : SyncObject(ObjectKind::chan, std::move(name), site), ops_(ops), cap_(capacity) {
+  if (cap_ != 0) buf_ = ::operator new(cap_ * ops_->size, std::align_val_t(ops_->align));
+}
+
+ChanImpl::~ChanImpl() {
+  // No waiter can be queued: each one keeps a handle (and so the channel) alive.
+  for (std::size_t i = 0; i < count_; ++i) ops_->destroy(slot((head_ + i) % cap_));
+  if (buf_) ::operator delete(buf_, std::align_val_t(ops_->align));
+}
+
+void ChanImpl::push_slot(void* src) noexcept {
+  std::size_t tail = head_ + count_;
+  if (tail >= cap_) tail -= cap_;
+  ops_->move_construct(slot(tail), src);
+  ++count_;
+}
+
+void ChanImpl::pop_slot(void* dst) noexcept {
+  void* s = slot(head_);
+  ops_->move_construct(dst, s);
+  ops_->destroy(s);
+  if (++head_ == cap_) head_ = 0;
+  --count_;
+}
+
+ChanImpl::Op ChanImpl::send_locked(void* elem, Waiter** partner) noexcept {
+  *partner = nullptr;
+  if (closed_) return Op::closed;
+  if (Waiter* r = recvq_.pop_claimed()) {  // the buffer is empty: hand over directly
+    ops_->move_construct(r->elem, elem);
+    r->ok = true;
+    *partner = r;
+    return Op::done;
+  }
+  if (count_ < cap_) {
+    push_slot(elem);
+    return Op::done;
+  }
+  return Op::would_block;
+}
+
+ChanImpl::Op ChanImpl::recv_locked(void* out, Waiter** partner) noexcept {
+  *partner = nullptr;
+  if (count_ != 0) {
+    pop_slot(out);
+    // A slot came free: the longest-waiting sender's value moves in behind.
+    if (Waiter* s = sendq_.pop_claimed()) {
+      push_slot(s->elem);
+      s->ok = true;
+      *partner = s;
+    }
+    return Op::done;
+  }
+  if (Waiter* s = sendq_.pop_claimed()) {  // unbuffered: take it from the sender
+    ops_->move_construct(out, s->elem);
+    s->ok = true;
+    *partner = s;
+    return Op::done;
+  }
+  return closed_ ? Op::closed : Op::would_block;
+}
+
+void ChanImpl::throw_send_on_closed(std::source_location site) const {
+  throw_misuse("send on closed channel " + std::to_string(object_id()) +
+                   (object_name().empty() ? std::string() : " \"" + object_name() + "\""),
+               site);
+}
+
+void ChanImpl::send(void* elem, std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  senders_seen_.add(me);
+  Waiter* partner;
+  switch (send_locked(elem, &partner)) {
+    case Op::done:
+      lock_.unlock();
+      if (partner) notify(partner);
+      return;
+    case Op::closed:
+      lock_.unlock();
+      throw_send_on_closed(site);
+    case Op::would_block:
+      break;
+  }
+  Waiter w;
+  w.elem = elem;
+  sendq_.push_back(&w);
+  block(w, lock_, wait_site(WaitReason::chan_send, site));
+  // A receiver took the value (ok), or close() woke us: Go panics there.
+  if (!w.ok) throw_send_on_closed(site);
+}
+
+bool ChanImpl::recv(void* out, std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  receivers_seen_.add(me);
+  Waiter* partner;
+  switch (recv_locked(out, &partner)) {
+    case Op::done:
+      lock_.unlock();
+      if (partner) notify(partner);
+      return true;
+    case Op::closed:
+      lock_.unlock();
+      return false;
+    case Op::would_block:
+      break;
+  }
+  Waiter w;
+  w.elem = out;
+  recvq_.push_back(&w);
+  block(w, lock_, wait_site(WaitReason::chan_receive, site));
+  return w.ok;  // false: woken by close()
+}
+
+TryResult ChanImpl::try_send(void* elem, std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  senders_seen_.add(me);
+  Waiter* partner;
+  const Op op = send_locked(elem, &partner);
+  lock_.unlock();
+  if (op == Op::closed) throw_send_on_closed(site);
+  if (partner) notify(partner);
+  return op == Op::done ? TryResult::ok : TryResult::would_block;
+}
+
+TryResult ChanImpl::try_recv(void* out, std::source_location) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  receivers_seen_.add(me);
+  Waiter* partner;
+  const Op op = recv_locked(out, &partner);
+  lock_.unlock();
+  if (partner) notify(partner);
+  switch (op) {
+    case Op::done:
+      return TryResult::ok;
+    case Op::closed:
+      return TryResult::closed;
+    case Op::would_block:
+      break;
+  }
+  return TryResult::would_block;
+}
+
+void ChanImpl::close(std::source_location site) {
+  lock_.lock();
+  if (closed_) {
+    lock_.unlock();
+    throw_misuse("close of closed channel " + std::to_string(object_id()) +
+                     (object_name().empty() ? std::string() : " \"" + object_name() + "\""),
+                 site);
+  }
+  closed_ = true;
+  // Wake everyone under the lock: the popped waiters are nowhere else, and
+  // close is rare enough that the longer critical section does not matter.
+  // Receivers get ok = false (closed and drained: if a receiver waits, the
+  // buffer is empty); senders get ok = false and raise misuse_error.
+  while (Waiter* r = recvq_.pop_claimed()) {
+    r->ok = false;
+    notify(r);
+  }
+  while (Waiter* s = sendq_.pop_claimed()) {
+    s->ok = false;
+    notify(s);
+  }
+  lock_.unlock();
+}
+
+std::size_t ChanImpl::size() const {
+  lock_.lock();
+  const std::size_t n = count_;
+  lock_.unlock();
+  return n;
+}
+
+bool ChanImpl::closed() const {
+  lock_.lock();
+  const bool c = closed_;
+  lock_.unlock();
+  return c;
+}
+
+ChanImpl::Users ChanImpl::users() const {
+  Users u;
+  lock_.lock();
+  // Copy into fixed arrays first: no allocation while holding a spin lock.
+  FiberIdSet s = senders_seen_, r = receivers_seen_;
+  lock_.unlock();
+  u.senders = s.ids();
+  u.receivers = r.ids();
+  u.senders_overflowed = s.overflowed();
+  u.receivers_overflowed = r.overflowed();
+  return u;
+}
+
+ChanImpl::Waiting ChanImpl::waiting() const {
+  // The queues can be long (10k parked fibers): reserve outside the lock and
+  // retry in the rare case they grew meanwhile.
+  Waiting out;
+  for (;;) {
+    lock_.lock();
+    const std::size_t ns = sendq_.size(), nr = recvq_.size();
+    lock_.unlock();
+    out.senders.clear();
+    out.receivers.clear();
+    out.senders.reserve(ns + 16);
+    out.receivers.reserve(nr + 16);
+    lock_.lock();
+    if (sendq_.size() > out.senders.capacity() || recvq_.size() > out.receivers.capacity()) {
+      lock_.unlock();
+      continue;
+    }
+    auto fiber_of = [](const Waiter& w) {
+      const Waiter* p =
+          w.aux != 0 ? reinterpret_cast<const Waiter*>(static_cast<std::uintptr_t>(w.aux)) : &w;
+      return p->fiber;
+    };
+    // Dead select cases (their select already won) are skipped.
+    sendq_.for_each([&](const Waiter& w) {
+      if (w.claim->load(std::memory_order_acquire) == 0) out.senders.push_back(fiber_of(w));
+    });
+    recvq_.for_each([&](const Waiter& w) {
+      if (w.claim->load(std::memory_order_acquire) == 0) out.receivers.push_back(fiber_of(w));
+    });
+    lock_.unlock();
+    return out;
+  }
+}
+
+}  // namespace tether::detail
