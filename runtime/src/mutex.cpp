@@ -1,0 +1,83 @@
+// tether::Mutex: FIFO handoff mutex on the runtime's block()/wake() protocol.
+#include "tether/mutex.h"
+
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "mutex.h"
+
+namespace tether {
+namespace detail {
+
+MutexCore::MutexCore(std::string name, std::source_location site)
+    : SyncObject(ObjectKind::mutex, std::move(name), site) {}
+
+void MutexCore::lock(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  if (!locked_.load(std::memory_order_relaxed)) {
+    locked_.store(true, std::memory_order_relaxed);
+    holder_.store(me, std::memory_order_relaxed);
+    lock_.unlock();
+    return;
+  }
+  Waiter w;
+  w.aux = me;
+  waiters_.push_back(&w);
+  block(w, lock_, wait_site_for(*this, WaitReason::mutex_lock, site));
+  // The unlocker made us the holder before waking us (handoff): nothing to do.
+}
+
+bool MutexCore::try_lock() noexcept {
+  const std::uint64_t me = current_fiber_id();
+  std::lock_guard g(lock_);
+  if (locked_.load(std::memory_order_relaxed)) return false;
+  locked_.store(true, std::memory_order_relaxed);
+  holder_.store(me, std::memory_order_relaxed);
+  return true;
+}
+
+bool MutexCore::release() noexcept {
+  lock_.lock();
+  if (!locked_.load(std::memory_order_relaxed)) {
+    lock_.unlock();
+    return false;
+  }
+  Waiter* next = waiters_.pop_claimed();
+  if (next) {
+    // Handoff: the mutex stays locked, now on behalf of the oldest waiter.
+    holder_.store(next->aux, std::memory_order_relaxed);
+  } else {
+    holder_.store(0, std::memory_order_relaxed);
+    locked_.store(false, std::memory_order_release);
+  }
+  lock_.unlock();
+  if (next) wake(*next);  // last: the new holder may unlock and destroy *this at once
+  return true;
+}
+
+void MutexCore::unlock(std::source_location site) {
+  if (!release()) throw_misuse("unlock of unlocked " + describe_object("Mutex", *this), site);
+}
+
+std::size_t MutexCore::waiter_count() const noexcept {
+  std::lock_guard g(lock_);
+  return waiters_.size();
+}
+
+}  // namespace detail
+
+Mutex::Mutex(std::string name, std::source_location site)
+    : core_(std::make_unique<detail::MutexCore>(std::move(name), site)) {}
+Mutex::~Mutex() = default;
+
+void Mutex::lock(std::source_location site) { core_->lock(site); }
+bool Mutex::try_lock(std::source_location) { return core_->try_lock(); }
+void Mutex::unlock(std::source_location site) { core_->unlock(site); }
+bool Mutex::locked() const noexcept { return core_->locked(); }
+std::uint64_t Mutex::holder() const noexcept { return core_->holder(); }
+std::uint64_t Mutex::id() const noexcept { return core_->object_id(); }
+const std::string& Mutex::name() const noexcept { return core_->object_name(); }
+
+}  // namespace tether

@@ -1,0 +1,173 @@
+// tether::RWMutex: Go's writer-preferring reader/writer lock, with handoff.
+#include "tether/rw_mutex.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include "mutex.h"  // wait_site_for, describe_object
+#include "rw_mutex.h"
+
+namespace tether {
+namespace detail {
+
+RWMutexCore::RWMutexCore(std::string name, std::source_location site)
+    : SyncObject(ObjectKind::rwmutex, std::move(name), site) {}
+
+void RWMutexCore::add_reader(std::uint64_t fiber) noexcept {
+  readers_.store(readers_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (fiber != 0 && tracked_ < reader_ids_.size()) reader_ids_[tracked_++] = fiber;
+}
+
+void RWMutexCore::remove_reader(std::uint64_t fiber) noexcept {
+  const std::size_t left = readers_.load(std::memory_order_relaxed) - 1;
+  readers_.store(left, std::memory_order_release);
+  auto end = reader_ids_.begin() + tracked_;
+  auto it = fiber != 0 ? std::find(reader_ids_.begin(), end, fiber) : end;
+  if (it == end && tracked_ > left) it = reader_ids_.begin();  // runlock on someone's behalf
+  if (it != end) {
+    std::move(it + 1, end, it);
+    --tracked_;
+  }
+}
+
+void RWMutexCore::grant_writer(Waiter& w) noexcept {
+  writer_.store(true, std::memory_order_release);
+  writer_id_.store(w.aux, std::memory_order_release);
+}
+
+void RWMutexCore::lock(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  if (!writer_.load(std::memory_order_relaxed) && readers_.load(std::memory_order_relaxed) == 0 &&
+      waiting_writers_.empty()) {
+    writer_.store(true, std::memory_order_release);
+    writer_id_.store(me, std::memory_order_release);
+    lock_.unlock();
+    return;
+  }
+  Waiter w;
+  w.aux = me;
+  waiting_writers_.push_back(&w);
+  block(w, lock_, wait_site_for(*this, WaitReason::rwmutex_lock, site));
+  // Handed over: we are the writer now.
+}
+
+bool RWMutexCore::try_lock() noexcept {
+  const std::uint64_t me = current_fiber_id();
+  std::lock_guard g(lock_);
+  if (writer_.load(std::memory_order_relaxed) || readers_.load(std::memory_order_relaxed) != 0 ||
+      !waiting_writers_.empty()) {
+    return false;
+  }
+  writer_.store(true, std::memory_order_release);
+  writer_id_.store(me, std::memory_order_release);
+  return true;
+}
+
+void RWMutexCore::unlock(std::source_location site) {
+  lock_.lock();
+  if (!writer_.load(std::memory_order_relaxed)) {
+    lock_.unlock();
+    throw_misuse("unlock of RWMutex that is not write-locked: " +
+                     describe_object("RWMutex", *this),
+                 site);
+  }
+  writer_.store(false, std::memory_order_release);
+  writer_id_.store(0, std::memory_order_release);
+  // Readers that queued behind this writer go first, all together; a writer
+  // waiting behind them gets the lock when the last of them leaves.
+  WakeList admitted;
+  bool any = false;
+  while (Waiter* r = waiting_readers_.pop_claimed()) {
+    add_reader(r->aux);
+    admitted.push(r);
+    any = true;
+  }
+  if (!any) {
+    if (Waiter* w = waiting_writers_.pop_claimed()) {
+      grant_writer(*w);
+      admitted.push(w);
+    }
+  }
+  lock_.unlock();
+  admitted.wake_all();  // after unlocking: a woken fiber may destroy *this
+}
+
+void RWMutexCore::rlock(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  if (!writer_.load(std::memory_order_relaxed) && waiting_writers_.empty()) {
+    add_reader(me);
+    lock_.unlock();
+    return;
+  }
+  Waiter w;
+  w.aux = me;
+  waiting_readers_.push_back(&w);
+  block(w, lock_, wait_site_for(*this, WaitReason::rwmutex_rlock, site));
+  // Admitted by the writer's unlock(): we are counted as a reader.
+}
+
+bool RWMutexCore::try_rlock() noexcept {
+  const std::uint64_t me = current_fiber_id();
+  std::lock_guard g(lock_);
+  if (writer_.load(std::memory_order_relaxed) || !waiting_writers_.empty()) return false;
+  add_reader(me);
+  return true;
+}
+
+void RWMutexCore::runlock(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
+  lock_.lock();
+  if (readers_.load(std::memory_order_relaxed) == 0) {
+    lock_.unlock();
+    throw_misuse("runlock of RWMutex that is not read-locked: " +
+                     describe_object("RWMutex", *this),
+                 site);
+  }
+  remove_reader(me);
+  Waiter* next = nullptr;
+  if (readers_.load(std::memory_order_relaxed) == 0) {
+    next = waiting_writers_.pop_claimed();
+    if (next) grant_writer(*next);
+  }
+  lock_.unlock();
+  if (next) wake(*next);
+}
+
+std::vector<std::uint64_t> RWMutexCore::readers() const {
+  std::lock_guard g(lock_);
+  return std::vector<std::uint64_t>(reader_ids_.begin(), reader_ids_.begin() + tracked_);
+}
+
+std::size_t RWMutexCore::waiting_writers() const noexcept {
+  std::lock_guard g(lock_);
+  return waiting_writers_.size();
+}
+
+std::size_t RWMutexCore::waiting_readers() const noexcept {
+  std::lock_guard g(lock_);
+  return waiting_readers_.size();
+}
+
+}  // namespace detail
+
+RWMutex::RWMutex(std::string name, std::source_location site)
+    : core_(std::make_unique<detail::RWMutexCore>(std::move(name), site)) {}
+RWMutex::~RWMutex() = default;
+
+void RWMutex::lock(std::source_location site) { core_->lock(site); }
+bool RWMutex::try_lock(std::source_location) { return core_->try_lock(); }
+void RWMutex::unlock(std::source_location site) { core_->unlock(site); }
+void RWMutex::rlock(std::source_location site) { core_->rlock(site); }
+bool RWMutex::try_rlock(std::source_location) { return core_->try_rlock(); }
+void RWMutex::runlock(std::source_location site) { core_->runlock(site); }
+bool RWMutex::write_locked() const noexcept { return core_->write_locked(); }
+std::uint64_t RWMutex::writer() const noexcept { return core_->writer(); }
+std::size_t RWMutex::reader_count() const noexcept { return core_->reader_count(); }
+std::vector<std::uint64_t> RWMutex::readers() const { return core_->readers(); }
+std::uint64_t RWMutex::id() const noexcept { return core_->object_id(); }
+const std::string& RWMutex::name() const noexcept { return core_->object_name(); }
+
+}  // namespace tether
