@@ -1,0 +1,45 @@
+// The `tether` command: one CLI11 app, one subcommand per file (commands.h).
+#include <fmt/format.h>
+
+#include <exception>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "tether_cli_version.h"
+
+int main(int argc, char** argv) {
+  using namespace tether::cli;
+  CLI::App app{
+      "tether: find and explain deadlocks in Go-style C++ programs whose fibers may share an "
+      "OS thread.",
+      "tether"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("tether ") + kVersion);
+  app.footer(
+      "Run 'tether COMMAND --help' for a command's options.\n"
+      "\n"
+      "Exit status: 0 clean; 1 findings (a deadlock, lint warnings); 2 usage or input\n"
+      "error. 'tether run' passes the program's status through (see 'tether run --help').");
+
+  CommandResult result;
+  add_version_command(app, result);
+  add_run_command(app, result);
+#ifdef TETHER_HAVE_LINT
+  add_lint_command(app, result);
+#endif
+#ifdef TETHER_HAVE_VIZ
+  add_viz_command(app, result);
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with status 0; everything else CLI11
+    // rejects is a usage error, whatever CLI11's own code for it (100+).
+    return app.exit(e) == 0 ? kExitClean : kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tether: error: {}\n", e.what());
+    return kExitUsage;
+  }
+  return result.exit_code;
+}

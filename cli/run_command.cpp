@@ -1,0 +1,130 @@
+// `tether run [options] -- PROG ARGS...`: runs a program under tether's
+// supervision. The tether runtime inside PROG reads its settings from the
+// environment set here; the supervision itself (signals, timeout, exit
+// status) is cli/supervisor.h.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "duration.h"
+#include "exit_codes.h"
+#include "supervisor.h"
+
+namespace tether::cli {
+namespace {
+
+struct RunOptions {
+  std::string timeout;
+  std::string kill_after = "5s";
+  std::string trace;
+  std::string svg;
+  int procs = 0;
+  std::vector<std::string> command;
+};
+
+// Validates a DURATION argument with duration.h's syntax.
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string error;
+        if (!parse_duration(text, &error)) return error;
+        return {};
+      },
+      "");
+}
+
+int run(const RunOptions& opts) {
+  std::string error;
+  const std::optional<std::string> path = resolve_program(opts.command.front(), &error);
+  if (!path) {
+    fmt::print(stderr, "tether run: cannot run {}\n", error);
+    return kExitUsage;
+  }
+
+  SuperviseOptions sup;
+  sup.path = *path;
+  sup.argv = opts.command;
+  sup.env.push_back("TETHER_UNDER_RUN=1");
+  if (!opts.trace.empty()) sup.env.push_back("TETHER_TRACE=" + opts.trace);
+  if (!opts.svg.empty()) sup.env.push_back("TETHER_SVG=" + opts.svg);
+  if (opts.procs > 0) sup.env.push_back(fmt::format("TETHER_PROCS={}", opts.procs));
+  if (!opts.timeout.empty()) sup.timeout = parse_duration(opts.timeout);  // validated already
+  sup.kill_after = *parse_duration(opts.kill_after);
+
+  const SuperviseResult r = supervise(sup);
+  const std::string& prog = opts.command.front();
+  if (r.outcome == SuperviseResult::Outcome::exec_failed) {
+    fmt::print(stderr, "tether run: cannot run {}\n", r.error);
+    return kExitUsage;
+  }
+  if (r.timed_out) {
+    fmt::print(stderr, "tether run: {} (pid {}) timed out after {}; sent SIGQUIT for a stack dump{}\n",
+               prog, r.pid, opts.timeout,
+               r.sent_kill ? fmt::format(", then SIGKILL after {}", opts.kill_after) : "");
+  }
+  if (r.outcome == SuperviseResult::Outcome::signaled) {
+    fmt::print(stderr, "tether run: {} (pid {}) killed by signal {} ({}){}\n", prog, r.pid,
+               r.signal, signal_name(r.signal), r.core_dumped ? ", core dumped" : "");
+  }
+  if (r.timed_out) return kExitTimedOut;
+  if (r.outcome == SuperviseResult::Outcome::signaled) return kExitSignalBase + r.signal;
+  // Later issues: when the runtime reports a deadlock, map it to its
+  // documented status here (docs/exit-codes.md).
+  return r.exit_status;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, CommandResult& result) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run a program under tether: set the runtime's environment, forward signals, "
+             "enforce a timeout, pass its exit status through");
+  cmd->add_option("--timeout", opts->timeout,
+                  "Stop PROG after DURATION (e.g. 30s, 500ms, 1m30s; a bare number is seconds; "
+                  "0: no timeout): send SIGQUIT, on which the tether runtime prints every "
+                  "fiber's stack and exits, then SIGKILL after --kill-after. Exit status 124")
+      ->check(duration_validator())
+      ->type_name("DURATION");
+  cmd->add_option("--kill-after", opts->kill_after,
+                  "After a --timeout's SIGQUIT, wait this long for PROG to exit before SIGKILL")
+      ->check(duration_validator())
+      ->type_name("DURATION")
+      ->capture_default_str();
+  cmd->add_option("--trace", opts->trace,
+                  "Write the runtime's event trace to FILE (sets TETHER_TRACE)")
+      ->type_name("FILE");
+  cmd->add_option("--svg", opts->svg,
+                  "Render the wait-for graph to FILE when a deadlock is found (sets TETHER_SVG)")
+      ->type_name("FILE");
+  cmd->add_option("--procs", opts->procs, "Worker pool threads (sets TETHER_PROCS; default: CPUs)")
+      ->check(CLI::Range(1, 4096))
+      ->type_name("N");
+  cmd->add_option("PROG", opts->command,
+                  "The program (looked up in PATH unless it contains a '/') and its arguments. "
+                  "Everything from PROG on is passed to it unchanged; write '--' before PROG "
+                  "when its name starts with '-'")
+      ->required()
+      ->type_name("[ARGS...]");
+  // Everything from PROG on belongs to PROG, even "--flags" that look like ours.
+  cmd->positionals_at_end();
+  cmd->footer(
+      "Environment set for PROG: TETHER_UNDER_RUN=1 (the runtime knows it is supervised),\n"
+      "TETHER_TRACE, TETHER_SVG, TETHER_PROCS (from the options above). The rest of the\n"
+      "environment is inherited.\n"
+      "\n"
+      "Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to tether are\n"
+      "forwarded to PROG (those a terminal sends to the whole process group reach PROG\n"
+      "directly and are not sent twice). SIGQUIT makes the runtime print every fiber's\n"
+      "stack and exit; SIGUSR1 prints the stacks and goes on.\n"
+      "\n"
+      "Exit status: PROG's own status; 128+N if PROG died of signal N; 124 if --timeout\n"
+      "expired; 2 for a usage error or a PROG that cannot be run.");
+  cmd->callback([opts, &result] { result.exit_code = run(*opts); });
+}
+
+}  // namespace tether::cli
