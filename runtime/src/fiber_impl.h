@@ -1,0 +1,98 @@
+// The runtime's fiber record (internal). Public handle: tether::FiberRef.
+#pragma once
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <source_location>
+#include <string>
+
+#include "sanitizers.h"
+#include "spin_lock.h"
+#include "stack_pool.h"
+#include "tether/task.h"
+#include "tether/wait_reason.h"
+#include "waiter.h"
+
+namespace tether::detail {
+
+namespace ctx = boost::context::detail;
+struct Locker;
+struct Worker;
+
+// A fiber's wait state, written by the fiber (or by whoever readies it) and
+// read consistently from any thread through a sequence lock.
+class WaitStateCell {
+ public:
+  struct Value {
+    WaitReason reason = WaitReason::runnable;
+    std::uint64_t object_id = 0;
+    const char* object_name = nullptr;
+    std::int64_t since_ns = 0;
+    std::source_location site{};
+  };
+  void set(const Value& v) noexcept;
+  void set_reason(WaitReason r, std::int64_t since_ns) noexcept;
+  Value read() const noexcept;
+  WaitReason reason() const noexcept { return reason_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint32_t> seq_{0};
+  std::atomic<WaitReason> reason_{WaitReason::runnable};
+  std::atomic<std::uint64_t> object_id_{0};
+  std::atomic<const char*> object_name_{nullptr};
+  std::atomic<std::int64_t> since_ns_{0};
+  std::atomic<std::source_location> site_{};
+};
+
+struct Fiber {
+  Fiber(std::uint64_t id, std::string name, std::source_location created_at, std::uint64_t parent,
+        Task fn);
+  ~Fiber();
+
+  const std::uint64_t id;
+  const std::string name;
+  const std::source_location created_at;
+  const std::uint64_t parent;  // 0: none (fiber 1, or started from a plain thread)
+
+  Task fn;
+  ctx::fcontext_t ctx = nullptr;  // saved context while not running
+  Stack stack;
+  SanitizerContext san;
+
+  // Where the fiber may run: its locker's thread, or (nullptr) any pool thread.
+  // Changed only by the fiber itself (lock/unlock) while running.
+  std::atomic<Locker*> locker{nullptr};
+  Locker* os_locker = nullptr;  // lock_os_thread()'s private locker
+  int os_lock_depth = 0;
+  bool is_call = false;         // a ThreadLocker::call() fiber: not a member of its locker
+
+  std::atomic<Worker*> worker{nullptr};  // the thread it runs / last ran on
+  Fiber* next_ready = nullptr;           // run-queue link
+
+  WaitStateCell wait;
+  // While wait.reason() == syscall: which call, on which descriptor (-1: none).
+  std::atomic<const char*> syscall_name{nullptr};
+  std::atomic<int> syscall_fd{-1};
+
+  // Joining.
+  SpinLock join_lock;
+  WaitQueue joiners;
+  std::atomic<bool> done{false};
+
+  // Registry links (guarded by the fiber registry's mutex).
+  Fiber* reg_prev = nullptr;
+  Fiber* reg_next = nullptr;
+
+  // References: the runtime holds one until the fiber finishes; each FiberRef one.
+  std::atomic<int> refs{1};
+  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept;
+};
+
+// Makes a parked fiber runnable: queues it on its locker's thread or on the
+// pool. Callable from any thread. The fiber must be parked (its context saved).
+void ready(Fiber* f) noexcept;
+
+}  // namespace tether::detail

@@ -1,0 +1,32 @@
+// ObjectRegistry: every live channel, mutex, locker, ... (internal).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "sync_object.h"
+
+namespace tether::detail {
+
+class ObjectRegistry {
+ public:
+  static ObjectRegistry& instance();
+  void add(SyncObject* o);  // assigns the id
+  void remove(SyncObject* o);
+  std::size_t size() const;
+  // Calls fn(const SyncObject&) for every live object, under the registry's lock.
+  template <class F>
+  void for_each(F&& fn) const {
+    std::lock_guard lk(mu_);
+    for (const SyncObject* o = head_; o; o = o->reg_next_) fn(*o);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  SyncObject* head_ = nullptr;
+  std::size_t count_ = 0;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace tether::detail

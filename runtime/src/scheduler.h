@@ -1,0 +1,135 @@
+// The scheduler (internal): one Worker per OS thread that runs fibers.
+//
+// Pool workers (TETHER_PROCS of them, plus spares started while pool threads
+// sit in blocking system calls) run fibers that are not locked, stealing
+// from each other. Each locker's thread runs one Worker that only runs the
+// fibers locked to that locker. A fiber that blocks switches directly to
+// the next runnable fiber of its thread when there is one, and to the
+// thread's scheduler loop otherwise; whatever must happen after its context
+// is saved (release the object's lock, arm a timer, requeue it elsewhere) is
+// done on the other side of the switch (Worker::after_switch), so that no
+// other thread can resume a fiber whose registers are not saved yet.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fiber_impl.h"
+#include "spin_lock.h"
+#include "thread_parker.h"
+#include "waiter.h"
+
+namespace tether::detail {
+
+struct Locker;
+
+// FIFO of runnable fibers linked through Fiber::next_ready.
+class FiberQueue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push(Fiber* f) noexcept {
+    f->next_ready = nullptr;
+    (tail_ ? tail_->next_ready : head_) = f;
+    tail_ = f;
+    ++size_;
+  }
+  Fiber* pop() noexcept {
+    Fiber* f = head_;
+    if (f) {
+      head_ = f->next_ready;
+      if (!head_) tail_ = nullptr;
+      f->next_ready = nullptr;
+      --size_;
+    }
+    return f;
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  Fiber* head_ = nullptr;
+  Fiber* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// What the context we switch to must do for the one we left.
+struct AfterSwitch {
+  enum Kind : std::uint8_t { none, park, requeue, migrate, finish } kind = none;
+  Fiber* prev = nullptr;                 // nullptr: we left the scheduler loop
+  SpinLock* const* locks = nullptr;      // park: locks to release
+  std::size_t nlocks = 0;
+  Waiter* waiter = nullptr;              // park with deadline: the waiter to time out
+  const Clock::time_point* deadline = nullptr;
+};
+
+struct Worker {
+  enum Kind : std::uint8_t { pool, locker_thread };
+  Worker(Kind kind, std::string name, Locker* locker);
+
+  const Kind kind;
+  const std::string name;
+  Locker* const locker;  // for locker_thread workers
+  std::atomic<int> tid{0};
+
+  ctx::fcontext_t sched_ctx = nullptr;
+  SanitizerContext sched_san;
+  Fiber* current = nullptr;
+  AfterSwitch pending;
+
+  // Run queue. `runnext` is the fiber readied last by this thread: it runs
+  // next (a request/reply pair stays on one thread, hot in cache).
+  SpinLock qlock;
+  FiberQueue queue;
+  std::atomic<Fiber*> runnext{nullptr};
+  std::atomic<std::size_t> queued{0};  // approximate queue length, for thieves
+  unsigned runnext_streak = 0;
+
+  ThreadParker parker;
+  std::atomic<bool> idle{false};
+  std::atomic<bool> in_syscall{false};
+  std::atomic<std::int64_t> syscall_since_ns{0};
+  std::atomic<std::uint64_t> switches{0};  // progress counter, for the stall watchdog
+
+  // Scheduling.
+  Fiber* pick_local() noexcept;
+  void push_local(Fiber* f) noexcept;    // from this worker's own thread
+  void push_remote(Fiber* f) noexcept;   // from any other thread
+  [[noreturn]] void exit_fiber(Fiber* self) noexcept;
+  void switch_out(Fiber* self, const AfterSwitch& after) noexcept;
+  void run_fiber(Fiber* f) noexcept;
+  void after_switch(ctx::transfer_t t) noexcept;
+  void loop();  // the thread's scheduler loop
+};
+
+// The calling thread's worker, or nullptr. Never cached across a switch: a
+// pool fiber may resume on another thread (the accessor is not inlinable so
+// the compiler cannot keep a stale thread-local address).
+Worker* current_worker() noexcept;
+void set_current_worker(Worker* w) noexcept;
+
+// Creates a fiber (not yet runnable).
+Fiber* create_fiber(Task fn, std::string name, std::size_t stack_size,
+                    std::source_location site);
+
+// Parks the calling fiber until ready() is called, releasing `after.locks`
+// once it is parked. The fiber's wait state must be set by the caller.
+void park_current(AfterSwitch after) noexcept;
+
+// Runtime-wide state.
+struct RuntimeStats {
+  std::uint64_t fibers_created;
+  std::uint64_t fibers_alive;
+  std::size_t pool_threads;
+};
+RuntimeStats runtime_stats() noexcept;
+
+// Called by tether::sys wrappers around a call that may block the thread.
+void enter_syscall() noexcept;
+void exit_syscall() noexcept;
+
+// Spin budgets before an idle thread sleeps (TETHER_SPIN_US, default 10 us).
+std::int64_t idle_spin_ns() noexcept;
+
+}  // namespace tether::detail

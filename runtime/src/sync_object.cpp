@@ -1,0 +1,93 @@
+// The object registry, misuse errors and "who am I" helpers.
+#include "sync_object.h"
+
+#include <fmt/format.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "fiber_impl.h"
+#include "object_registry.h"
+#include "scheduler.h"
+#include "tether/errors.h"
+
+namespace tether::detail {
+
+std::string_view to_string(ObjectKind k) noexcept {
+  switch (k) {
+    case ObjectKind::chan: return "chan";
+    case ObjectKind::mutex: return "mutex";
+    case ObjectKind::rwmutex: return "rwmutex";
+    case ObjectKind::cond_var: return "cond_var";
+    case ObjectKind::wait_group: return "wait_group";
+    case ObjectKind::once: return "once";
+    case ObjectKind::locker: return "locker";
+  }
+  return "object";
+}
+
+ObjectRegistry& ObjectRegistry::instance() {
+  static ObjectRegistry* r = new ObjectRegistry;  // outlives static destructors
+  return *r;
+}
+
+void ObjectRegistry::add(SyncObject* o) {
+  std::lock_guard lk(mu_);
+  o->id_ = next_id_++;
+  o->reg_prev_ = nullptr;
+  o->reg_next_ = head_;
+  if (head_) head_->reg_prev_ = o;
+  head_ = o;
+  ++count_;
+}
+
+void ObjectRegistry::remove(SyncObject* o) {
+  std::lock_guard lk(mu_);
+  (o->reg_prev_ ? o->reg_prev_->reg_next_ : head_) = o->reg_next_;
+  if (o->reg_next_) o->reg_next_->reg_prev_ = o->reg_prev_;
+  --count_;
+}
+
+std::size_t ObjectRegistry::size() const {
+  std::lock_guard lk(mu_);
+  return count_;
+}
+
+SyncObject::SyncObject(ObjectKind kind, std::string name, std::source_location site)
+    : id_(0), kind_(kind), name_(std::move(name)), site_(site) {
+  ObjectRegistry::instance().add(this);
+}
+
+SyncObject::~SyncObject() { ObjectRegistry::instance().remove(this); }
+
+std::uint64_t current_fiber_id() noexcept {
+  Fiber* f = current_fiber();
+  return f ? f->id : 0;
+}
+
+std::string current_thread_name() {
+  if (Worker* w = current_worker()) return w->name;
+  return fmt::format("thread {}", static_cast<long>(syscall(SYS_gettid)));
+}
+
+[[noreturn]] void throw_misuse(const std::string& what, std::source_location site) {
+  const std::uint64_t fid = current_fiber_id();
+  std::string thread = current_thread_name();
+  std::string who = fid ? fmt::format("fiber {} on thread \"{}\"", fid, thread)
+                        : fmt::format("{} (not a fiber)", thread);
+  throw misuse_error(fmt::format("tether: misuse: {} ({}, at {}:{})", what, who, site.file_name(),
+                                 site.line()),
+                     fid, std::move(thread), site);
+}
+
+}  // namespace tether::detail
+
+namespace tether {
+
+misuse_error::misuse_error(const std::string& what, std::uint64_t fiber_id, std::string thread,
+                           std::source_location site)
+    : std::logic_error(what), fiber_id_(fiber_id), thread_(std::move(thread)), site_(site) {}
+
+}  // namespace tether

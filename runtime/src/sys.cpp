@@ -1,0 +1,146 @@
+// tether::sys: libc blocking calls, recorded as "syscall" wait states.
+#include "tether/sys.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <unordered_map>
+
+#include "fiber_impl.h"
+#include "scheduler.h"
+#include "sync_object.h"
+
+namespace tether::detail {
+namespace {
+
+// Ends of pipes and socketpairs created through tether::sys.
+class FdPeers {
+ public:
+  void add(int a, int b) {
+    std::lock_guard lk(mu_);
+    peer_[a] = b;
+    peer_[b] = a;
+  }
+  void forget(int fd) {
+    std::lock_guard lk(mu_);
+    auto it = peer_.find(fd);
+    if (it == peer_.end()) return;
+    auto back = peer_.find(it->second);
+    if (back != peer_.end() && back->second == fd) back->second = -1;
+    peer_.erase(it);
+  }
+  int peer(int fd) {
+    std::lock_guard lk(mu_);
+    auto it = peer_.find(fd);
+    return it == peer_.end() ? -1 : it->second;
+  }
+  static FdPeers& instance() {
+    static FdPeers* p = new FdPeers;
+    return *p;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<int, int> peer_;
+};
+
+// Brackets one call: wait state "syscall", the thread marked as in a syscall.
+class SyscallScope {
+ public:
+  SyscallScope(const char* name, int fd, std::source_location site) noexcept
+      : fiber_(current_fiber()) {
+    if (fiber_) {
+      fiber_->syscall_name.store(name, std::memory_order_relaxed);
+      fiber_->syscall_fd.store(fd, std::memory_order_relaxed);
+      fiber_->wait.set(WaitStateCell::Value{WaitReason::syscall, 0, name, coarse_now_ns(), site});
+      enter_syscall();
+    }
+  }
+  ~SyscallScope() {
+    if (fiber_) {
+      const int saved = errno;  // the wrapper's errno must be the call's
+      exit_syscall();
+      fiber_->wait.set_reason(WaitReason::running, coarse_now_ns());
+      fiber_->syscall_fd.store(-1, std::memory_order_relaxed);
+      errno = saved;
+    }
+  }
+
+ private:
+  Fiber* fiber_;
+};
+
+}  // namespace
+}  // namespace tether::detail
+
+namespace tether::sys {
+
+using detail::SyscallScope;
+
+ssize_t read(int fd, void* buf, std::size_t n, Site site) {
+  SyscallScope s("read", fd, site);
+  return ::read(fd, buf, n);
+}
+ssize_t write(int fd, const void* buf, std::size_t n, Site site) {
+  SyscallScope s("write", fd, site);
+  return ::write(fd, buf, n);
+}
+ssize_t pread(int fd, void* buf, std::size_t n, off_t off, Site site) {
+  SyscallScope s("pread", fd, site);
+  return ::pread(fd, buf, n, off);
+}
+ssize_t pwrite(int fd, const void* buf, std::size_t n, off_t off, Site site) {
+  SyscallScope s("pwrite", fd, site);
+  return ::pwrite(fd, buf, n, off);
+}
+ssize_t recv(int fd, void* buf, std::size_t n, int flags, Site site) {
+  SyscallScope s("recv", fd, site);
+  return ::recv(fd, buf, n, flags);
+}
+ssize_t send(int fd, const void* buf, std::size_t n, int flags, Site site) {
+  SyscallScope s("send", fd, site);
+  return ::send(fd, buf, n, flags);
+}
+int accept(int fd, sockaddr* addr, socklen_t* len, Site site) {
+  SyscallScope s("accept", fd, site);
+  return ::accept(fd, addr, len);
+}
+int connect(int fd, const sockaddr* addr, socklen_t len, Site site) {
+  SyscallScope s("connect", fd, site);
+  return ::connect(fd, addr, len);
+}
+int poll(pollfd* fds, nfds_t n, int timeout_ms, Site site) {
+  SyscallScope s("poll", n > 0 ? fds[0].fd : -1, site);
+  return ::poll(fds, n, timeout_ms);
+}
+int nanosleep(const timespec* req, timespec* rem, Site site) {
+  SyscallScope s("nanosleep", -1, site);
+  return ::nanosleep(req, rem);
+}
+int pipe(int fds[2], Site site) { return pipe2(fds, 0, site); }
+int pipe2(int fds[2], int flags, Site) {
+  const int r = ::pipe2(fds, flags);
+  if (r == 0) detail::FdPeers::instance().add(fds[0], fds[1]);
+  return r;
+}
+int socketpair(int domain, int type, int protocol, int fds[2], Site) {
+  const int r = ::socketpair(domain, type, protocol, fds);
+  if (r == 0) detail::FdPeers::instance().add(fds[0], fds[1]);
+  return r;
+}
+int eventfd(unsigned initval, int flags, Site) { return ::eventfd(initval, flags); }
+int close(int fd, Site) {
+  detail::FdPeers::instance().forget(fd);
+  return ::close(fd);
+}
+int peer_fd(int fd) noexcept {
+  try {
+    return detail::FdPeers::instance().peer(fd);
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace tether::sys

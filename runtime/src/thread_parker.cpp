@@ -1,0 +1,85 @@
+#include "thread_parker.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "spin_lock.h"
+
+namespace tether::detail {
+namespace {
+
+long futex(std::atomic<int>* addr, int op, int val, const timespec* ts) noexcept {
+  return syscall(SYS_futex, reinterpret_cast<int*>(addr), op, val, ts, nullptr, 0);
+}
+
+}  // namespace
+
+std::int64_t now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::int64_t coarse_now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept {
+  // Fast path and spin: consume a permit that is (or soon becomes) there.
+  if (spin_ns > 0) {
+    const std::int64_t until = now_ns() + spin_ns;
+    for (unsigned i = 0;; ++i) {
+      int s = state_.load(std::memory_order_acquire);
+      if (s == kNotified && state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire))
+        return true;
+      cpu_relax();
+      if ((i & 63) == 63 && now_ns() >= until) break;
+    }
+  }
+  const std::int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
+  for (;;) {
+    // Announce sleep; a permit that arrived meanwhile is consumed instead.
+    if (state_.exchange(kSleeping, std::memory_order_acquire) == kNotified) {
+      state_.store(kEmpty, std::memory_order_relaxed);
+      return true;
+    }
+    timespec ts{}, *tsp = nullptr;
+    if (deadline >= 0) {
+      std::int64_t left = deadline - now_ns();
+      if (left <= 0) {
+        int s = kSleeping;
+        if (state_.compare_exchange_strong(s, kEmpty, std::memory_order_acquire)) return false;
+        state_.store(kEmpty, std::memory_order_relaxed);  // it was kNotified
+        return true;
+      }
+      ts.tv_sec = left / 1'000'000'000;
+      ts.tv_nsec = left % 1'000'000'000;
+      tsp = &ts;
+    }
+    futex(&state_, FUTEX_WAIT_PRIVATE, kSleeping, tsp);
+    int s = state_.load(std::memory_order_acquire);
+    if (s == kNotified) {
+      state_.store(kEmpty, std::memory_order_relaxed);
+      return true;
+    }
+    // Spurious wake-up or timeout: loop (re-announces sleep, rechecks the deadline).
+  }
+}
+
+void ThreadParker::unpark() noexcept {
+  if (state_.exchange(kNotified, std::memory_order_release) == kSleeping)
+    futex(&state_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+}
+
+ThreadParker& ThreadParker::for_this_thread() noexcept {
+  static thread_local ThreadParker p;
+  return p;
+}
+
+}  // namespace tether::detail

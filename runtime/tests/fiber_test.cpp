@@ -1,0 +1,165 @@
+// Fibers, the pool, run() and join.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "stack_pool.h"
+#include "tether/fiber.h"
+#include "tether/runtime.h"
+#include "tether/timer.h"
+
+using namespace std::chrono_literals;
+
+TEST(Run, ReturnsTheValueOfFiberOne) {
+  EXPECT_EQ(tether::run([] { return 42; }), 42);
+  EXPECT_FALSE(tether::running());
+}
+
+TEST(Run, RethrowsWhatFiberOneThrew) {
+  EXPECT_THROW(tether::run([]() -> int { throw std::runtime_error("boom"); }),
+               std::runtime_error);
+  // And the runtime can start again afterwards.
+  EXPECT_EQ(tether::run([] { return 7; }), 7);
+}
+
+TEST(Run, NestedRunIsRejected) {
+  tether::run([] { EXPECT_THROW(tether::run([] {}), std::logic_error); });
+}
+
+TEST(Fiber, IdsCountUpAndParentsAreRecorded) {
+  tether::run([] {
+    const auto me = tether::this_fiber::id();
+    EXPECT_GT(me, 0u);
+    std::uint64_t child_seen = 0;
+    auto f = tether::go([&] { child_seen = tether::this_fiber::id(); });
+    f.join();
+    EXPECT_EQ(child_seen, f.id());
+    EXPECT_GT(f.id(), me);
+    EXPECT_TRUE(f.done());
+  });
+  EXPECT_EQ(tether::this_fiber::id(), 0u);
+}
+
+TEST(Fiber, ManyFibersAllRunAndJoin) {
+  std::atomic<int> sum{0};
+  tether::run([&] {
+    std::vector<tether::FiberRef> fs;
+    for (int i = 1; i <= 1000; ++i) fs.push_back(tether::go([&sum, i] { sum += i; }));
+    for (auto& f : fs) f.join();
+  });
+  EXPECT_EQ(sum.load(), 1000 * 1001 / 2);
+}
+
+TEST(Fiber, YieldLetsOthersRun) {
+  setenv("TETHER_PROCS", "1", 1);
+  std::vector<int> order;
+  tether::run([&] {
+    // Both fibers on the one pool thread: yield must interleave them.
+    auto a = tether::go([&] {
+      for (int i = 0; i < 3; ++i) {
+        order.push_back(0);
+        tether::this_fiber::yield();
+      }
+    });
+    auto b = tether::go([&] {
+      for (int i = 0; i < 3; ++i) {
+        order.push_back(1);
+        tether::this_fiber::yield();
+      }
+    });
+    a.join();
+    b.join();
+  });
+  unsetenv("TETHER_PROCS");
+  ASSERT_EQ(order.size(), 6u);
+  int switches = 0;
+  for (std::size_t i = 1; i < order.size(); ++i) switches += order[i] != order[i - 1];
+  EXPECT_GE(switches, 4);
+}
+
+TEST(Fiber, JoinFromAPlainThread) {
+  tether::run([] {
+    std::atomic<bool> go_on{false};
+    auto f = tether::go([&] {
+      while (!go_on.load()) tether::sleep_for(1ms);
+    });
+    std::thread t([&] {
+      go_on = true;
+      f.join();
+    });
+    f.join();
+    t.join();
+    EXPECT_TRUE(f.done());
+  });
+}
+
+TEST(Fiber, CustomStackSizeIsUsable) {
+  tether::run([] {
+    auto f = tether::go(
+        [] {
+          volatile char big[200 * 1024];
+          for (std::size_t i = 0; i < sizeof(big); i += 4096) big[i] = 1;
+          (void)big[0];
+        },
+        tether::FiberOptions{"big", 512 * 1024});
+    f.join();
+  });
+}
+
+TEST(Fiber, HundredThousandParkedFibers) {
+  // 100k fibers alive at once, all parked in sleep; then all finish.
+  constexpr int kFibers = 100000;
+  std::atomic<int> done{0};
+  rusage before{}, after{};
+  tether::run([&] {
+    getrusage(RUSAGE_SELF, &before);
+    std::vector<tether::FiberRef> fs;
+    fs.reserve(kFibers);
+    const auto wake = std::chrono::steady_clock::now() + 2s;
+    for (int i = 0; i < kFibers; ++i) {
+      fs.push_back(tether::go([&, wake] {
+        tether::sleep_until(wake);
+        done.fetch_add(1);
+      }));
+    }
+    getrusage(RUSAGE_SELF, &after);
+    for (auto& f : fs) f.join();
+  });
+  EXPECT_EQ(done.load(), kFibers);
+  const long grown_kib = after.ru_maxrss - before.ru_maxrss;
+  RecordProperty("rss_kib_per_fiber", std::to_string(double(grown_kib) / kFibers));
+  EXPECT_LE(grown_kib, 16L * kFibers) << "more than 16 KiB RSS per parked fiber";
+}
+
+TEST(Sleep, SleepsAtLeastTheDurationWithoutBlockingTheThread) {
+  setenv("TETHER_PROCS", "1", 1);
+  tether::run([] {
+    std::atomic<int> ticks{0};
+    auto ticker = tether::go([&] {
+      for (int i = 0; i < 5; ++i) {
+        ticks++;
+        tether::this_fiber::yield();
+      }
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    auto sleeper = tether::go([] { tether::sleep_for(20ms); });
+    sleeper.join();
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+    ticker.join();
+    EXPECT_EQ(ticks.load(), 5);
+  });
+  unsetenv("TETHER_PROCS");
+}
+
+TEST(StackPool, StacksAreReused) {
+  tether::run([] {
+    tether::go([] {}).join();
+    const auto free_before = tether::detail::stack_pool_free_count();
+    tether::go([] {}).join();
+    EXPECT_EQ(tether::detail::stack_pool_free_count(), free_before);
+  });
+}
