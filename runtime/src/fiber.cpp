@@ -153,6 +153,10 @@ void run_fiber_body(Fiber* f) noexcept {
     rt->main_done.store(true, std::memory_order_release);
     rt->main_locker->worker.parker.unpark();
   }
+  // Leave the locker before joiners wake: after join() the locker's state
+  // must already reflect the fiber's end. Its thread cannot exit before this
+  // fiber has switched away for good (it is running us).
+  if (Locker* l = f->locker.load(std::memory_order_relaxed)) l->leave(!f->is_call);
   f->join_lock.lock();
   f->done.store(true, std::memory_order_release);
   WaitQueue joiners;
@@ -165,7 +169,6 @@ void run_fiber_body(Fiber* f) noexcept {
 
 // Runs on the next context, after the finished fiber's last switch.
 void finish_fiber(Fiber* f) noexcept {
-  if (Locker* l = f->locker.load(std::memory_order_relaxed)) l->leave(!f->is_call);
   sanitizer_fiber_destroy(f->san);
   release_stack(f->stack);
   f->stack = Stack{};

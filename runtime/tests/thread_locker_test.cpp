@@ -31,17 +31,22 @@ TEST(ThreadLocker, FibersOfALockerShareOneThreadAndNoOtherFiberRunsThere) {
   tether::run([&] {
     auto gl = tether::ThreadLocker::make("gl");
     std::vector<tether::FiberRef> fs;
-    for (int i = 0; i < 8; ++i) {
-      fs.push_back(gl.go([&] {
-        for (int k = 0; k < 50; ++k) {
-          {
-            std::lock_guard lk(mu);
-            locked_tids.insert(gettid_());
+    // The locked fibers are started from a fiber locked there too: a locker
+    // finishes when its last member leaves, so a member must exist throughout.
+    tether::FiberRef spawner = gl.go([&] {
+      for (int i = 0; i < 8; ++i) {
+        fs.push_back(gl.go([&] {
+          for (int k = 0; k < 50; ++k) {
+            {
+              std::lock_guard lk(mu);
+              locked_tids.insert(gettid_());
+            }
+            tether::this_fiber::yield();
           }
-          tether::this_fiber::yield();
-        }
-      }));
-    }
+        }));
+      }
+    });
+    spawner.join();
     for (int i = 0; i < 16; ++i) {
       fs.push_back(tether::go([&] {
         for (int k = 0; k < 50; ++k) {
