@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -30,6 +31,21 @@ int main(int argc, char** argv) {
 #ifdef TETHER_HAVE_VIZ
   add_viz_command(app, result);
 #endif
+
+  // CLI11 would only say "A subcommand is required" for `tether frobnicate`.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      found |= sub->check_name(argv[1]);
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) {
+      fmt::print(stderr, "tether: unknown command '{}' (commands: {}; see tether --help)\n",
+                 argv[1], known);
+      return kExitUsage;
+    }
+  }
 
   try {
     app.parse(argc, argv);
