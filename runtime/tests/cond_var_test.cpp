@@ -312,7 +312,11 @@ TEST(CondVar, FibersOnOneLockedThread) {
     tether::CondVar cv;
     int turn = 0;
     constexpr int kRounds = 300;
+    // A locker's thread ends when its last locked fiber does: hold each fiber
+    // at a gate until all are started.
+    std::atomic<bool> gate{false};
     auto player = [&](int me) {
+      while (!gate.load()) tether::this_fiber::yield();
       for (int r = 0; r < kRounds; ++r) {
         std::unique_lock lk(mu);
         cv.wait(lk, [&] { return turn % 2 == me; });
@@ -322,6 +326,7 @@ TEST(CondVar, FibersOnOneLockedThread) {
     };
     auto a = gl.go([&] { player(0); });
     auto b = gl.go([&] { player(1); });
+    gate = true;
     a.join();
     b.join();
     EXPECT_EQ(turn, 2 * kRounds);

@@ -278,10 +278,14 @@ TEST(Mutex, FibersOnOneLockedThreadContend) {
     tether::Mutex mu("gl-state");
     long counter = 0;
     std::atomic<int> max_waiters{0};
+    // A locker's thread ends when its last locked fiber does: hold each fiber
+    // at a gate until all are started.
+    std::atomic<bool> gate{false};
     constexpr int kFibers = 5, kIters = 200;
     std::vector<tether::FiberRef> fibers;
     for (int i = 0; i < kFibers; ++i) {
       fibers.push_back(gl.go([&] {
+        while (!gate.load()) tether::this_fiber::yield();
         for (int k = 0; k < kIters; ++k) {
           mu.lock();
           long v = counter;
@@ -300,6 +304,7 @@ TEST(Mutex, FibersOnOneLockedThreadContend) {
         ++counter;
       }
     }));
+    gate = true;
     for (auto& f : fibers) f.join();
     EXPECT_EQ(counter, long{kFibers + 1} * kIters);
     // The locked fibers really did wait for each other on the shared thread.
@@ -390,18 +395,26 @@ TEST(SyncStress, RandomMixedOperations) {
       }
       wg.done();
     };
+    // A locker's thread ends when its last locked fiber does: hold each fiber
+    // at a gate until all are started.
+    std::atomic<bool> gate{false};
+    auto gated = [&](unsigned seed) {
+      while (!gate.load()) pause();
+      worker(seed);
+    };
     auto l1 = tether::ThreadLocker::make("stress-1");
     auto l2 = tether::ThreadLocker::make("stress-2");
     std::vector<std::thread> threads;
     for (int i = 0; i < kWorkers; ++i) {
       unsigned seed = 1234u + static_cast<unsigned>(i);
       switch (i % 4) {
-        case 0: tether::go([=] { worker(seed); }); break;
-        case 1: l1.go([=] { worker(seed); }); break;
-        case 2: l2.go([=] { worker(seed); }); break;
-        case 3: threads.emplace_back(worker, seed); break;
+        case 0: tether::go([=] { gated(seed); }); break;
+        case 1: l1.go([=] { gated(seed); }); break;
+        case 2: l2.go([=] { gated(seed); }); break;
+        case 3: threads.emplace_back(gated, seed); break;
       }
     }
+    gate = true;
     wg.wait();
     for (auto& t : threads) t.join();
     EXPECT_EQ(wg.count(), 0);

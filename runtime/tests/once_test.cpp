@@ -232,8 +232,12 @@ TEST(Once, FibersOnOneLockedThread) {
     tether::Once once;
     std::atomic<int> runs{0}, returned{0};
     std::vector<tether::FiberRef> fibers;
+    // A locker's thread ends when its last locked fiber does: hold each fiber
+    // at a gate until all are started.
+    std::atomic<bool> gate{false};
     for (int i = 0; i < 5; ++i) {
       fibers.push_back(gl.go([&] {
+        while (!gate.load()) tether::this_fiber::yield();
         once.call([&] {
           runs.fetch_add(1);
           for (int k = 0; k < 10; ++k) tether::this_fiber::yield();
@@ -241,6 +245,7 @@ TEST(Once, FibersOnOneLockedThread) {
         returned.fetch_add(1);
       }));
     }
+    gate = true;
     for (auto& f : fibers) f.join();
     EXPECT_EQ(runs.load(), 1);
     EXPECT_EQ(returned.load(), 5);

@@ -339,10 +339,14 @@ TEST(RWMutex, FibersOnOneLockedThread) {
     auto gl = tether::ThreadLocker::make("rw-shared");
     tether::RWMutex mu;
     int value = 0;
+    // A locker's thread ends when its last locked fiber does: hold each fiber
+    // at a gate until all are started.
+    std::atomic<bool> gate{false};
     constexpr int kIters = 200;
     std::vector<tether::FiberRef> fibers;
     for (int i = 0; i < 4; ++i) {
       fibers.push_back(gl.go([&, i] {
+        while (!gate.load()) tether::this_fiber::yield();
         for (int k = 0; k < kIters; ++k) {
           if (i % 2 == 0) {
             std::lock_guard g(mu);
@@ -358,6 +362,7 @@ TEST(RWMutex, FibersOnOneLockedThread) {
         }
       }));
     }
+    gate = true;
     for (auto& f : fibers) f.join();
     EXPECT_EQ(value, 2 * kIters);
   });

@@ -226,6 +226,8 @@ TEST(WaitGroup, FibersOnOneLockedThread) {
     tether::WaitGroup wg;
     std::atomic<int> after{0};
     wg.add(3);
+    // The waiter stays parked (keeping the locker's thread alive) while the
+    // workers are started on the same thread.
     auto waiter = gl.go([&] {
       wg.wait();  // must park: the fibers below run on this same thread
       after = 1;
