@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs tether's whole test suite; what CI runs (.ci/run).
+#
+#   1. deps      scripts/deps.sh
+#   2. release   Release build in build/ (-Werror), then `ctest` (every label)
+#   3. asan      ASan+UBSan build in build-asan/, then `ctest -L 'unit|e2e'`
+#   4. tsan      TSan build in build-tsan/ (runtime and cli only), then its unit tests
+#                (`ctest -L 'runtime|unit'`: the runtime's and the cli's)
+#
+# Each stage prints one summary line at the end; the last line adds up the
+# tests. A failing stage does not stop the later ones (so one run shows every
+# problem), but the script exits 1 if any stage failed.
+#
+# Environment:
+#   TETHER_ASAN=0    skip the ASan+UBSan stage      TETHER_TSAN=0   skip the TSan stage
+#   TETHER_JOBS=N    parallel build jobs (default 2; the machine has 2 cores)
+#   TETHER_CTEST_JOBS=N  parallel tests (default 1: timing-sensitive runtime tests)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+jobs="${TETHER_JOBS:-2}"
+ctest_jobs="${TETHER_CTEST_JOBS:-1}"
+logs="$(mktemp -d "${TMPDIR:-/tmp}/tether-test.XXXXXX")"
+
+summary=()
+failed=0
+passed_total=0
+failed_total=0
+
+# stage NAME CMD...: runs CMD, records "NAME: ok|FAILED (N s)".
+stage() {
+  local name="$1"
+  shift
+  local start=$SECONDS
+  echo
+  echo "=== ${name}: $*"
+  if "$@"; then
+    summary+=("${name}: ok ($((SECONDS - start)) s)")
+    return 0
+  fi
+  summary+=("${name}: FAILED ($((SECONDS - start)) s)")
+  failed=1
+  return 1
+}
+
+# run_ctest BUILD_DIR LOG [ctest args...]: ctest with output kept for the count.
+run_ctest() {
+  local dir="$1" log="$2"
+  shift 2
+  local rc=0
+  ctest --test-dir "${dir}" --output-on-failure --no-tests=error -j"${ctest_jobs}" "$@" \
+    2>&1 | tee "${log}" || rc=$?
+  # "100% tests passed, 0 tests failed out of 42"
+  local line
+  line="$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "${log}" | tail -1)"
+  if [[ -n "${line}" ]]; then
+    local nfail nall
+    nfail="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"${line}")"
+    nall="$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"${line}")"
+    passed_total=$((passed_total + nall - nfail))
+    failed_total=$((failed_total + nfail))
+  elif ((rc == 0)); then
+    rc=1  # ctest said nothing countable: treat as a failure
+  fi
+  return "${rc}"
+}
+
+configure_and_build() {  # DIR cmake-args...
+  local dir="$1"
+  shift
+  cmake -S . -B "${dir}" -G Ninja "$@" && cmake --build "${dir}" -j"${jobs}"
+}
+
+stage deps scripts/deps.sh || {
+  echo "test: cannot install the dependencies; stopping" >&2
+  printf '%s\n' "${summary[@]}"
+  exit 1
+}
+
+if stage release-build configure_and_build build -DCMAKE_BUILD_TYPE=Release -DTETHER_WERROR=ON; then
+  stage release-ctest run_ctest build "${logs}/release.log"
+fi
+
+if [[ "${TETHER_ASAN:-1}" != 0 ]]; then
+  if stage asan-build configure_and_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DTETHER_WERROR=ON -DTETHER_SANITIZE=address -DTETHER_BUILD_BENCH=OFF; then
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:${UBSAN_OPTIONS}}" \
+      stage asan-ctest run_ctest build-asan "${logs}/asan.log" -L 'unit|e2e'
+  fi
+fi
+
+if [[ "${TETHER_TSAN:-1}" != 0 ]]; then
+  if stage tsan-build configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DTETHER_WERROR=ON -DTETHER_SANITIZE=thread -DTETHER_BUILD_BENCH=OFF \
+      -DTETHER_BUILD_ANALYZER=OFF -DTETHER_BUILD_LINT=OFF -DTETHER_BUILD_VIZ=OFF; then
+    stage tsan-ctest run_ctest build-tsan "${logs}/tsan.log" -L 'runtime|unit'
+  fi
+fi
+
+rm -rf "${logs}"
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "total: ${passed_total} passed, ${failed_total} failed"
+exit "${failed}"
