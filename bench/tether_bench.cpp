@@ -1,0 +1,184 @@
+// tether_bench: what a request to a thread-affine fiber costs.
+//
+//   build/bench/tether_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// Goals (issue "Runtime core"), each a ratio measured in one run:
+//   B1 BM_SameThreadRequestReply <= 80 ns and >= 2.5x faster than BM_BoostFiberRequestReply
+//   B2 BM_PoolToLockedServer     >= 20x faster than BM_StdThreadServer
+//   B3 BM_SpawnJoin              <= 1 us
+//   B4 BM_PoolPingPong           (reported)
+// BM_ContextSwitchPair is the floor: two raw Boost.Context switches.
+#include <benchmark/benchmark.h>
+
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/fiber/all.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "tether/chan.h"
+#include "tether/fiber.h"
+#include "tether/runtime.h"
+#include "tether/thread_locker.h"
+
+namespace {
+
+namespace ctx = boost::context::detail;
+
+// ---- the floor: raw context switches ----
+
+void bounce(ctx::transfer_t t) {
+  for (;;) t = ctx::jump_fcontext(t.fctx, nullptr);
+}
+
+void BM_ContextSwitchPair(benchmark::State& state) {
+  static char stack[64 * 1024];
+  ctx::fcontext_t other = ctx::make_fcontext(stack + sizeof(stack), sizeof(stack), bounce);
+  for (auto _ : state) {
+    ctx::transfer_t t = ctx::jump_fcontext(other, nullptr);  // there and back
+    other = t.fctx;
+  }
+}
+BENCHMARK(BM_ContextSwitchPair);
+
+// ---- B1: client and server fibers locked to the same thread ----
+
+void BM_SameThreadRequestReply(benchmark::State& state) {
+  tether::run([&] {
+    auto t = tether::ThreadLocker::make("bench-b1");
+    tether::Chan<int> req(0, "requests"), rep(0, "replies");
+    auto server = t.go([&] {
+      while (auto r = req.recv()) rep.send(*r + 1);
+    });
+    t.go([&] {
+      int i = 0;
+      for (auto _ : state) {
+        req.send(i);
+        benchmark::DoNotOptimize(rep.recv());
+        ++i;
+      }
+      req.close();
+    }).join();
+    server.join();
+  });
+}
+BENCHMARK(BM_SameThreadRequestReply)->UseRealTime();
+
+void BM_BoostFiberRequestReply(benchmark::State& state) {
+  boost::fibers::unbuffered_channel<int> req, rep;
+  boost::fibers::fiber server([&] {
+    int r;
+    while (req.pop(r) == boost::fibers::channel_op_status::success) rep.push(r + 1);
+  });
+  int i = 0;
+  for (auto _ : state) {
+    req.push(i);
+    int v = 0;
+    rep.pop(v);
+    benchmark::DoNotOptimize(v);
+    ++i;
+  }
+  req.close();
+  server.join();
+}
+BENCHMARK(BM_BoostFiberRequestReply)->UseRealTime();
+
+// ---- B2: a pool fiber calling a server fiber on a locked thread ----
+
+void BM_PoolToLockedServer(benchmark::State& state) {
+  tether::run([&] {
+    auto t = tether::ThreadLocker::make("bench-b2");
+    tether::Chan<int> req(0, "requests"), rep(0, "replies");
+    auto server = t.go([&] {
+      while (auto r = req.recv()) rep.send(*r + 1);
+    });
+    tether::go([&] {
+      int i = 0;
+      for (auto _ : state) {
+        req.send(i);
+        benchmark::DoNotOptimize(rep.recv());
+        ++i;
+      }
+      req.close();
+    }).join();
+    server.join();
+  });
+}
+BENCHMARK(BM_PoolToLockedServer)->UseRealTime();
+
+// What a C++ user writes today: a server thread, a locked queue, a condvar, a future.
+void BM_StdThreadServer(benchmark::State& state) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<int, std::promise<int>>> queue;
+  bool stop = false;
+  std::thread server([&] {
+    std::unique_lock lk(mu);
+    for (;;) {
+      cv.wait(lk, [&] { return stop || !queue.empty(); });
+      if (queue.empty()) return;
+      auto [r, reply] = std::move(queue.front());
+      queue.pop_front();
+      lk.unlock();
+      reply.set_value(r + 1);
+      lk.lock();
+    }
+  });
+  int i = 0;
+  for (auto _ : state) {
+    std::promise<int> p;
+    auto f = p.get_future();
+    {
+      std::lock_guard lk(mu);
+      queue.emplace_back(i++, std::move(p));
+    }
+    cv.notify_one();
+    benchmark::DoNotOptimize(f.get());
+  }
+  {
+    std::lock_guard lk(mu);
+    stop = true;
+  }
+  cv.notify_one();
+  server.join();
+}
+BENCHMARK(BM_StdThreadServer)->UseRealTime();
+
+// ---- B3: spawn + join ----
+
+void BM_SpawnJoin(benchmark::State& state) {
+  tether::run([&] {
+    tether::go([&] {
+      for (auto _ : state) tether::go([] {}).join();
+    }).join();
+  });
+}
+BENCHMARK(BM_SpawnJoin)->UseRealTime();
+
+// ---- B4: ping-pong between two pool fibers ----
+
+void BM_PoolPingPong(benchmark::State& state) {
+  tether::run([&] {
+    tether::Chan<int> ping(0, "ping"), pong(0, "pong");
+    auto peer = tether::go([&] {
+      while (auto v = ping.recv()) pong.send(*v);
+    });
+    tether::go([&] {
+      int i = 0;
+      for (auto _ : state) {
+        ping.send(i++);
+        benchmark::DoNotOptimize(pong.recv());
+      }
+      ping.close();
+    }).join();
+    peer.join();
+  });
+}
+BENCHMARK(BM_PoolPingPong)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
