@@ -31,6 +31,8 @@ class WaitStateCell {
     const char* object_name = nullptr;
     std::int64_t since_ns = 0;
     std::source_location site{};
+    bool timed = false;  // the wait ends by itself at a deadline
+    std::uint32_t version = 0;  // read(): changes whenever the state is written
   };
   void set(const Value& v) noexcept;
   void set_reason(WaitReason r, std::int64_t since_ns) noexcept;
@@ -44,6 +46,7 @@ class WaitStateCell {
   std::atomic<const char*> object_name_{nullptr};
   std::atomic<std::int64_t> since_ns_{0};
   std::atomic<std::source_location> site_{};
+  std::atomic<bool> timed_{false};
 };
 
 struct Fiber {

@@ -77,7 +77,7 @@ void Runtime::inject_fiber(Fiber* f) noexcept {
 }
 
 void Runtime::wake_idle_worker() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  fence(std::memory_order_seq_cst);
   if (nspinning.load(std::memory_order_relaxed) != 0 || nidle.load(std::memory_order_relaxed) == 0)
     return;
   Worker* w = nullptr;
@@ -241,7 +241,7 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
   if (self) {
     w.fiber = self;
     self->wait.set(WaitStateCell::Value{why.reason, why.object_id, why.object_name,
-                                        coarse_now_ns(), why.site});
+                                        coarse_now_ns(), why.site, deadline != nullptr});
     AfterSwitch a;
     a.kind = AfterSwitch::park;
     a.locks = locks;

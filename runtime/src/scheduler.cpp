@@ -296,7 +296,7 @@ void pool_loop(Worker* w) {
     w->idle.store(true, std::memory_order_relaxed);
     rt->nidle.fetch_add(1, std::memory_order_seq_cst);
     rt->idle_lock.unlock();
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    fence(std::memory_order_seq_cst);
     if (Fiber* f = find_pool_work(w)) {
       unregister_idle(rt, w);
       w->run_fiber(f);

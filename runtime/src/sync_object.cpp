@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "fiber_impl.h"
+#include "fiber_registry.h"
 #include "object_registry.h"
 #include "scheduler.h"
 #include "tether/errors.h"
@@ -56,7 +57,12 @@ std::size_t ObjectRegistry::size() const {
 }
 
 SyncObject::SyncObject(ObjectKind kind, std::string name, std::source_location site)
-    : id_(0), kind_(kind), name_(std::move(name)), site_(site) {
+    : id_(0),
+      kind_(kind),
+      name_(std::move(name)),
+      site_(site),
+      creator_(current_fiber_id()),
+      watermark_(FiberRegistry::instance().peek_next_id()) {
   ObjectRegistry::instance().add(this);
 }
 

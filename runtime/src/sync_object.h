@@ -9,6 +9,7 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tether::detail {
 
@@ -16,6 +17,21 @@ struct Fiber;
 
 enum class ObjectKind : std::uint8_t { chan, mutex, rwmutex, cond_var, wait_group, once, locker };
 std::string_view to_string(ObjectKind k) noexcept;
+
+// What an object tells the wait-for graph about itself (see describe()).
+// Fiber id 0 stands for a plain thread (not a fiber).
+struct ObjectState {
+  std::vector<std::uint64_t> holders;    // mutex: its holder; rwmutex: writer or readers
+  std::vector<std::uint64_t> users;      // fibers known to have used it (chan: both sides)
+  std::vector<std::uint64_t> senders;    // chan: fibers that sent
+  std::vector<std::uint64_t> receivers;  // chan: fibers that received
+  // Fibers queued on it right now: (fiber id, true for the send side of a channel).
+  std::vector<std::pair<std::uint64_t, bool>> waiting;
+  std::size_t capacity = 0, size = 0;    // chan
+  bool closed = false;                   // chan
+  std::int64_t count = 0;                // wait_group counter
+  bool used_by_plain_thread = false;     // a thread outside the runtime may wake its waiters
+};
 
 class SyncObject {
  public:
@@ -28,6 +44,15 @@ class SyncObject {
   ObjectKind kind() const noexcept { return kind_; }
   const std::string& object_name() const noexcept { return name_; }
   const std::source_location& created_at() const noexcept { return site_; }
+  // The fiber that created the object (0: a plain thread) and the first fiber
+  // id handed out after it: fibers with smaller ids cannot have been given it
+  // at creation by the creator (the detector's reachability approximation).
+  std::uint64_t creator_fiber() const noexcept { return creator_; }
+  std::uint64_t fiber_watermark() const noexcept { return watermark_; }
+
+  // Fills `out` for the wait-for graph; called from the detector's thread,
+  // so implementations take the object's own lock.
+  virtual void describe(ObjectState& out) const { (void)out; }
 
  private:
   friend class ObjectRegistry;
@@ -35,6 +60,8 @@ class SyncObject {
   ObjectKind kind_;
   std::string name_;
   std::source_location site_;
+  std::uint64_t creator_ = 0;
+  std::uint64_t watermark_ = 0;
   SyncObject* reg_prev_ = nullptr;  // registry links, guarded by the registry's mutex
   SyncObject* reg_next_ = nullptr;
 };

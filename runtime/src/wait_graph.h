@@ -1,0 +1,113 @@
+// WaitGraph: a snapshot of the whole runtime as a wait-for graph (internal).
+//
+// Nodes are fibers, OS threads (pool and locker threads), sync objects and
+// in-flight system calls; edges say who waits for what:
+//   fiber  -waits_for-> chan/mutex/... (blocked on it), fiber (join), thread
+//                       (runnable on, or moving to, a locked thread), fiber
+//                       (a call() waiting for the fiber that runs it), syscall
+//   mutex  -held_by->   fiber (rwmutex: its writer or each reader)
+//   fiber  -locked_to-> thread
+//   syscall-occupies->  thread (a fiber in a blocking call holds its thread)
+// take_snapshot() reads every fiber's wait state (a sequence lock each) and
+// asks every object to describe() itself; it is consistent per fiber and per
+// object, not globally atomic, which is why the detector only believes a
+// deadlock seen unchanged in two snapshots.
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sync_object.h"
+#include "tether/wait_reason.h"
+
+namespace tether::detail {
+
+struct FiberNode {
+  std::uint64_t id = 0;
+  std::string name;
+  WaitReason reason = WaitReason::runnable;
+  std::uint64_t object_id = 0;
+  std::string object_name;
+  std::int64_t since_ns = 0;
+  std::uint32_t version = 0;  // changes whenever the wait state is written
+  bool timed = false;
+  std::source_location site{};
+  std::source_location created_at{};
+  std::uint64_t parent = 0;
+  std::uint64_t locked_to = 0;  // thread id, 0: pool
+  std::uint64_t thread = 0;     // the thread it runs / last ran on, 0: none yet
+  bool is_call = false;
+  std::string syscall;  // while reason == syscall
+  int fd = -1, peer_fd = -1;
+};
+
+struct ThreadNode {
+  std::uint64_t id = 0;
+  std::string name;
+  std::string kind;  // "main", "locker", "pool"
+  int tid = 0;
+  std::uint64_t running = 0;  // fiber id, 0: idle
+  bool in_syscall = false;
+  std::size_t runnable = 0;   // fibers queued there
+  std::uint64_t switches = 0;  // progress counter
+};
+
+struct ObjectNode {
+  std::uint64_t id = 0;
+  ObjectKind kind = ObjectKind::chan;
+  std::string name;
+  std::source_location created_at{};
+  std::uint64_t creator = 0;
+  std::uint64_t watermark = 0;
+  ObjectState state;
+};
+
+enum class EdgeKind { waits_for, held_by, locked_to, occupies };
+std::string_view to_string(EdgeKind k) noexcept;
+
+struct Edge {
+  std::string from, to;  // "fiber:7", "chan:12", "thread:3", "syscall:7"
+  EdgeKind kind;
+  std::int64_t since_ns = 0;
+};
+
+struct Deadlock {
+  std::string kind;  // global, lock_cycle, channel_cycle, shared_thread_syscall, self_request,
+                     // call_self, stall, leak
+  std::vector<std::uint64_t> fibers;
+  std::vector<std::string> nodes;  // the cycle (or chain), in order
+  std::string explanation;
+};
+
+struct WaitGraph {
+  std::int64_t time_ns = 0;
+  int pid = 0;
+  std::string program;
+  std::vector<ThreadNode> threads;
+  std::vector<FiberNode> fibers;  // sorted by id
+  std::vector<ObjectNode> objects;
+  std::vector<Edge> edges;
+  std::vector<Deadlock> deadlocks;
+
+  const FiberNode* fiber(std::uint64_t id) const;
+  const ObjectNode* object(std::uint64_t id) const;
+  const ThreadNode* thread(std::uint64_t id) const;
+  void index();  // builds the lookup tables; take_snapshot() calls it
+
+ private:
+  std::unordered_map<std::uint64_t, std::size_t> fiber_ix_, object_ix_, thread_ix_;
+};
+
+// "fiber:7", "chan:12" ...
+std::string node_id(std::string_view kind, std::uint64_t id);
+std::string object_node_id(const ObjectNode& o);
+
+WaitGraph take_snapshot();
+
+// The snapshot as JSON (docs/snapshot-format.md).
+std::string to_json(const WaitGraph& g);
+
+}  // namespace tether::detail
