@@ -137,7 +137,9 @@ TEST(Fiber, HundredThousandParkedFibers) {
   EXPECT_EQ(done.load(), kFibers);
   const long grown_kib = after.ru_maxrss - before.ru_maxrss;
   RecordProperty("rss_kib_per_fiber", std::to_string(double(grown_kib) / kFibers));
-  if (kCheckRss) EXPECT_LE(grown_kib, 16L * kFibers) << "more than 16 KiB RSS per parked fiber";
+  if (kCheckRss) {
+    EXPECT_LE(grown_kib, 16L * kFibers) << "more than 16 KiB RSS per parked fiber";
+  }
 }
 
 TEST(Sleep, SleepsAtLeastTheDurationWithoutBlockingTheThread) {
