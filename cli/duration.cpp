@@ -13,10 +13,10 @@ struct Unit {
   double ns;
 };
 
-// Longest names first, so "ms" is not read as "m" followed by junk.
+// Two-letter units come before one-letter ones: "ms" must not be read as "m" then "s".
 constexpr Unit kUnits[] = {
-    {"ns", 1.0},          {"us", 1e3},  {"\xC2\xB5s", 1e3}, {"ms", 1e6},
-    {"s", 1e9},           {"m", 60e9},  {"h", 3600e9},
+    {"ns", 1.0}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"ms", 1e6},
+    {"s", 1e9},  {"m", 60e9}, {"h", 3600e9},
 };
 
 constexpr double kMaxNs = 10000.0 * 3600e9;  // 10000 hours
@@ -61,7 +61,7 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text, st
     }
     if (digits == 0) {
       const char* why = (!text.empty() && text[0] == '-') ? "negative durations are not allowed"
-                                                           : "expected a number";
+                                                          : "expected a number";
       fail(error, fmt::format("invalid duration '{}': {} at '{}' (expected e.g. 30s, 500ms, 1m30s)",
                               original, why, text));
       return std::nullopt;
@@ -80,14 +80,14 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text, st
     const Unit* unit = nullptr;
     for (const Unit& u : kUnits) {
       if (text.substr(0, u.name.size()) == u.name) {
-        // "m" must not swallow the "m" of "ms": kUnits lists "ms" first.
         unit = &u;
         break;
       }
     }
     if (unit == nullptr) {
-      fail(error, fmt::format("invalid duration '{}': unknown unit at '{}' (use ns, us, ms, s, m or h)",
-                              original, text));
+      fail(error,
+           fmt::format("invalid duration '{}': unknown unit at '{}' (use ns, us, ms, s, m or h)",
+                       original, text));
       return std::nullopt;
     }
     text.remove_prefix(unit->name.size());

@@ -62,7 +62,8 @@ int run(const RunOptions& opts) {
     return kExitUsage;
   }
   if (r.timed_out) {
-    fmt::print(stderr, "tether run: {} (pid {}) timed out after {}; sent SIGQUIT for a stack dump{}\n",
+    fmt::print(stderr,
+               "tether run: {} (pid {}) timed out after {}; sent SIGQUIT for a stack dump{}\n",
                prog, r.pid, opts.timeout,
                r.sent_kill ? fmt::format(", then SIGKILL after {}", opts.kill_after) : "");
   }
@@ -82,8 +83,9 @@ int run(const RunOptions& opts) {
 void add_run_command(CLI::App& app, CommandResult& result) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Run a program under tether: set the runtime's environment, forward signals, "
-             "enforce a timeout, pass its exit status through");
+      "run",
+      "Run a program under tether: set the runtime's environment, forward signals, "
+      "enforce a timeout, pass its exit status through");
   cmd->add_option("--timeout", opts->timeout,
                   "Stop PROG after DURATION (e.g. 30s, 500ms, 1m30s; a bare number is seconds; "
                   "0: no timeout): send SIGQUIT, on which the tether runtime prints every "

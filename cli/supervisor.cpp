@@ -35,7 +35,9 @@ std::string why_not_executable(const std::string& path) {
   return {};
 }
 
-std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+std::string_view env_name(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
 
 timespec to_timespec(std::chrono::nanoseconds d) {
   if (d.count() < 0) d = std::chrono::nanoseconds(0);
@@ -164,7 +166,8 @@ SuperviseResult supervise(const SuperviseOptions& options) {
 
   const bool exec_failed = n == static_cast<ssize_t>(sizeof exec_errno);
   const bool has_timeout = options.timeout && options.timeout->count() > 0;
-  const Clock::time_point deadline = has_timeout ? Clock::now() + *options.timeout : Clock::time_point{};
+  const Clock::time_point deadline =
+      has_timeout ? Clock::now() + *options.timeout : Clock::time_point{};
   Clock::time_point kill_deadline{};
   int status = 0;
   while (true) {

@@ -38,9 +38,9 @@ namespace tether::cli {
 std::optional<std::string> resolve_program(const std::string& program, std::string* error);
 
 struct SuperviseOptions {
-  std::string path;                 // from resolve_program()
-  std::vector<std::string> argv;    // argv[0] is what the child sees as its name
-  std::vector<std::string> env;     // "NAME=value": set (or replace) in the child's environment
+  std::string path;               // from resolve_program()
+  std::vector<std::string> argv;  // argv[0] is what the child sees as its name
+  std::vector<std::string> env;   // "NAME=value": set (or replace) in the child's environment
   // No timeout when unset or zero.
   std::optional<std::chrono::nanoseconds> timeout;
   std::chrono::nanoseconds kill_after = std::chrono::seconds(5);
@@ -56,8 +56,8 @@ struct SuperviseResult {
   int exit_status = 0;
   int signal = 0;
   bool core_dumped = false;
-  bool timed_out = false;    // the timeout expired (the child was sent SIGQUIT)
-  bool sent_kill = false;    // ...and was still alive kill_after later (SIGKILL)
+  bool timed_out = false;  // the timeout expired (the child was sent SIGQUIT)
+  bool sent_kill = false;  // ...and was still alive kill_after later (SIGKILL)
   pid_t pid = 0;
   std::string error;
 };

@@ -138,7 +138,8 @@ TEST(Supervise, ForwardsSignalsFromOtherProcesses) {
     _exit(0);
   }
   const SuperviseResult r =
-      sh("trap 'exit 42' USR1; touch " + ready + "; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; exit 1");
+      sh("trap 'exit 42' USR1; touch " + ready +
+         "; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; exit 1");
   int status = 0;
   waitpid(helper, &status, 0);
   EXPECT_EQ(r.outcome, Outcome::exited);

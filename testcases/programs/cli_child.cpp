@@ -26,8 +26,9 @@ extern char** environ;
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: cli_child exit N | raise SIG | trap SIG N READY | ignore SIG READY "
-                       "| env | args ...\n");
+  std::fprintf(stderr,
+               "usage: cli_child exit N | raise SIG | trap SIG N READY | ignore SIG READY "
+               "| env | args ...\n");
   return 64;
 }
 

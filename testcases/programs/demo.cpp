@@ -55,7 +55,7 @@ struct Request {
 // The toolkit's state. Like a real GUI toolkit's, it may only be touched on
 // its own thread, so it needs no lock: the fibers there take turns.
 struct Gui {
-  int tid = 0;  // the GUI thread's kernel id
+  int tid = 0;                // the GUI thread's kernel id
   std::map<int, long> label;  // per-client "progress label"
   long total = 0;
   int updates = 0;
@@ -73,29 +73,33 @@ int run_demo() {
   Gui gui;
   gui.tid = gui_thread.call([] { return static_cast<int>(gettid()); });
   tether::Chan<Request> requests(0, "gui-requests");
-  tether::Chan<int> repaint(1, "repaint");        // coalesced: one pending tick is enough
+  tether::Chan<int> repaint(1, "repaint");  // coalesced: one pending tick is enough
   tether::Chan<std::string> finished(2, "servers-finished");
 
   // Three fibers locked to the GUI thread.
-  gui_thread.go([&] {
-    for (int tick : repaint) {
-      gui.check_thread("repaint");
-      gui.repaints += tick;
-    }
-  }, {.name = "repaint"});
+  gui_thread.go(
+      [&] {
+        for (int tick : repaint) {
+          gui.check_thread("repaint");
+          gui.repaints += tick;
+        }
+      },
+      {.name = "repaint"});
   for (std::string name : {"server-1", "server-2"}) {
-    gui_thread.go([&, name] {
-      for (Request& r : requests) {
-        gui.check_thread(name);
-        gui.label[r.client] += r.primes;
-        gui.total += r.primes;
-        ++gui.updates;
-        ++gui.served[name];
-        repaint.try_send(1);  // drop the tick if one is already pending
-        r.reply.send(gui.total);
-      }
-      finished.send(name);
-    }, {.name = name});
+    gui_thread.go(
+        [&, name] {
+          for (Request& r : requests) {
+            gui.check_thread(name);
+            gui.label[r.client] += r.primes;
+            gui.total += r.primes;
+            ++gui.updates;
+            ++gui.served[name];
+            repaint.try_send(1);  // drop the tick if one is already pending
+            r.reply.send(gui.total);
+          }
+          finished.send(name);
+        },
+        {.name = name});
   }
 
   // Four pool fibers doing the work.
@@ -104,26 +108,28 @@ int run_demo() {
   std::atomic<long> titles_ok{0};
   clients.add(kClients);
   for (int c = 0; c < kClients; ++c) {
-    tether::go([&, c] {
-      for (int i = 0; i < kChunksPerClient; ++i) {
-        const long from = (static_cast<long>(c) * kChunksPerClient + i) * kChunk;
-        if (gettid() == gui.tid) ++pool_on_gui_thread;
-        Request r{c, count_primes(from, from + kChunk), tether::Chan<long>(1, "reply")};
-        tether::Chan<long> reply = r.reply;
-        requests.send(std::move(r));
-        reply.recv();
-      }
-      // A value that lives on the GUI thread, read from the pool.
-      const long mine = gui_thread.call([&] {
-        gui.check_thread("call");
-        return gui.label[c];
-      });
-      if (mine == count_primes(static_cast<long>(c) * kChunksPerClient * kChunk,
-                               static_cast<long>(c + 1) * kChunksPerClient * kChunk)) {
-        ++titles_ok;
-      }
-      clients.done();
-    }, {.name = "client-" + std::to_string(c)});
+    tether::go(
+        [&, c] {
+          for (int i = 0; i < kChunksPerClient; ++i) {
+            const long from = (static_cast<long>(c) * kChunksPerClient + i) * kChunk;
+            if (gettid() == gui.tid) ++pool_on_gui_thread;
+            Request r{c, count_primes(from, from + kChunk), tether::Chan<long>(1, "reply")};
+            tether::Chan<long> reply = r.reply;
+            requests.send(std::move(r));
+            reply.recv();
+          }
+          // A value that lives on the GUI thread, read from the pool.
+          const long mine = gui_thread.call([&] {
+            gui.check_thread("call");
+            return gui.label[c];
+          });
+          if (mine == count_primes(static_cast<long>(c) * kChunksPerClient * kChunk,
+                                   static_cast<long>(c + 1) * kChunksPerClient * kChunk)) {
+            ++titles_ok;
+          }
+          clients.done();
+        },
+        {.name = "client-" + std::to_string(c)});
   }
   clients.wait();
 
@@ -134,13 +140,14 @@ int run_demo() {
   repaint.close();
 
   const long expected = count_primes(0, kClients * kChunksPerClient * kChunk);
-  std::printf("demo: %d pool fibers sent %d requests to 2 server fibers locked to thread \"gui\" "
-              "(tid %d), beside a repaint fiber\n",
-              kClients, gui.updates, gui.tid);
-  std::printf("demo: served by server-1: %d, server-2: %d; repaints: %d; call() from the pool: "
-              "%ld/%d right\n",
-              gui.served["server-1"], gui.served["server-2"], gui.repaints, titles_ok.load(),
-              kClients);
+  std::printf(
+      "demo: %d pool fibers sent %d requests to 2 server fibers locked to thread \"gui\" "
+      "(tid %d), beside a repaint fiber\n",
+      kClients, gui.updates, gui.tid);
+  std::printf(
+      "demo: served by server-1: %d, server-2: %d; repaints: %d; call() from the pool: "
+      "%ld/%d right\n",
+      gui.served["server-1"], gui.served["server-2"], gui.repaints, titles_ok.load(), kClients);
   std::printf("demo: primes below %ld: %ld (expected %ld)\n", kClients * kChunksPerClient * kChunk,
               total, expected);
 
@@ -161,4 +168,6 @@ int run_demo() {
 
 }  // namespace
 
-int main() { return tether::run(run_demo); }
+int main() {
+  return tether::run(run_demo);
+}
