@@ -22,4 +22,6 @@ forward TERM 42
 forward USR1 43
 forward HUP 44
 forward USR2 45
+forward INT 46   # bash starts background jobs with SIGINT ignored: tether still forwards it
+forward QUIT 47
 pass
