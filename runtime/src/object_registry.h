@@ -15,6 +15,8 @@ class ObjectRegistry {
   void add(SyncObject* o);  // assigns the id
   void remove(SyncObject* o);
   std::size_t size() const;
+  // An id from the same counter, for nodes that are not objects (pool threads).
+  std::uint64_t allocate_id();
   // Calls fn(const SyncObject&) for every live object, under the registry's lock.
   template <class F>
   void for_each(F&& fn) const {

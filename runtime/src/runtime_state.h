@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "deadlock_watchdog.h"
 #include "fiber_impl.h"
 #include "scheduler.h"
 #include "spin_lock.h"
@@ -72,6 +73,7 @@ struct Runtime {
   std::vector<std::shared_ptr<Locker>> lockers;  // started during this run
 
   Monitor monitor;
+  DeadlockWatchdog watchdog;
   std::atomic<int> threads_exited{0};
 
   void start_pool_worker();  // pool_mu held

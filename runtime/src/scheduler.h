@@ -72,6 +72,7 @@ struct Worker {
   const std::string name;
   Locker* const locker;  // for locker_thread workers
   std::atomic<int> tid{0};
+  std::uint64_t thread_id = 0;  // node id in wait graphs (a locker's object id)
 
   ctx::fcontext_t sched_ctx = nullptr;
   SanitizerContext sched_san;

@@ -51,6 +51,11 @@ void ObjectRegistry::remove(SyncObject* o) {
   --count_;
 }
 
+std::uint64_t ObjectRegistry::allocate_id() {
+  std::lock_guard lk(mu_);
+  return next_id_++;
+}
+
 std::size_t ObjectRegistry::size() const {
   std::lock_guard lk(mu_);
   return count_;
@@ -66,7 +71,11 @@ SyncObject::SyncObject(ObjectKind kind, std::string name, std::source_location s
   ObjectRegistry::instance().add(this);
 }
 
-SyncObject::~SyncObject() { ObjectRegistry::instance().remove(this); }
+SyncObject::~SyncObject() { unregister(); }
+
+void SyncObject::unregister() noexcept {
+  if (registered_.exchange(false)) ObjectRegistry::instance().remove(this);
+}
 
 std::uint64_t current_fiber_id() noexcept {
   Fiber* f = current_fiber();

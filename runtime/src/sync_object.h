@@ -5,6 +5,7 @@
 // separate thread (detector, dump, snapshot) enumerate them consistently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <source_location>
 #include <string>
@@ -22,6 +23,7 @@ std::string_view to_string(ObjectKind k) noexcept;
 // Fiber id 0 stands for a plain thread (not a fiber).
 struct ObjectState {
   std::vector<std::uint64_t> holders;    // mutex: its holder; rwmutex: writer or readers
+  std::uint64_t writer = 0;              // rwmutex: the fiber holding it for writing
   std::vector<std::uint64_t> users;      // fibers known to have used it (chan: both sides)
   std::vector<std::uint64_t> senders;    // chan: fibers that sent
   std::vector<std::uint64_t> receivers;  // chan: fibers that received
@@ -54,6 +56,11 @@ class SyncObject {
   // so implementations take the object's own lock.
   virtual void describe(ObjectState& out) const { (void)out; }
 
+  // Leaves the registry. A class that overrides describe() must call this
+  // first thing in its destructor, so the detector never describes a
+  // half-destroyed object. Idempotent.
+  void unregister() noexcept;
+
  private:
   friend class ObjectRegistry;
   std::uint64_t id_;
@@ -62,6 +69,7 @@ class SyncObject {
   std::source_location site_;
   std::uint64_t creator_ = 0;
   std::uint64_t watermark_ = 0;
+  std::atomic<bool> registered_{true};
   SyncObject* reg_prev_ = nullptr;  // registry links, guarded by the registry's mutex
   SyncObject* reg_next_ = nullptr;
 };

@@ -5,46 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <mutex>
-#include <unordered_map>
 
+#include "fd_table.h"
 #include "fiber_impl.h"
+#include "fiber_registry.h"
 #include "scheduler.h"
 #include "sync_object.h"
 
 namespace tether::detail {
 namespace {
-
-// Ends of pipes and socketpairs created through tether::sys.
-class FdPeers {
- public:
-  void add(int a, int b) {
-    std::lock_guard lk(mu_);
-    peer_[a] = b;
-    peer_[b] = a;
-  }
-  void forget(int fd) {
-    std::lock_guard lk(mu_);
-    auto it = peer_.find(fd);
-    if (it == peer_.end()) return;
-    auto back = peer_.find(it->second);
-    if (back != peer_.end() && back->second == fd) back->second = -1;
-    peer_.erase(it);
-  }
-  int peer(int fd) {
-    std::lock_guard lk(mu_);
-    auto it = peer_.find(fd);
-    return it == peer_.end() ? -1 : it->second;
-  }
-  static FdPeers& instance() {
-    static FdPeers* p = new FdPeers;
-    return *p;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<int, int> peer_;
-};
 
 // Brackets one call: wait state "syscall", the thread marked as in a syscall.
 class SyscallScope {
@@ -54,6 +23,7 @@ class SyscallScope {
     if (fiber_) {
       fiber_->syscall_name.store(name, std::memory_order_relaxed);
       fiber_->syscall_fd.store(fd, std::memory_order_relaxed);
+      FdTable::instance().note_use(fd, fiber_->id);
       fiber_->wait.set(WaitStateCell::Value{WaitReason::syscall, 0, name, coarse_now_ns(), site});
       enter_syscall();
     }
@@ -78,6 +48,13 @@ class SyscallScope {
 namespace tether::sys {
 
 using detail::SyscallScope;
+
+namespace {
+void note_pair(const int fds[2]) {
+  detail::FdTable::instance().add_pair(fds[0], fds[1], detail::current_fiber_id(),
+                                       detail::FiberRegistry::instance().peek_next_id());
+}
+}  // namespace
 
 ssize_t read(int fd, void* buf, std::size_t n, Site site) {
   SyscallScope s("read", fd, site);
@@ -122,25 +99,19 @@ int nanosleep(const timespec* req, timespec* rem, Site site) {
 int pipe(int fds[2], Site site) { return pipe2(fds, 0, site); }
 int pipe2(int fds[2], int flags, Site) {
   const int r = ::pipe2(fds, flags);
-  if (r == 0) detail::FdPeers::instance().add(fds[0], fds[1]);
+  if (r == 0) note_pair(fds);
   return r;
 }
 int socketpair(int domain, int type, int protocol, int fds[2], Site) {
   const int r = ::socketpair(domain, type, protocol, fds);
-  if (r == 0) detail::FdPeers::instance().add(fds[0], fds[1]);
+  if (r == 0) note_pair(fds);
   return r;
 }
 int eventfd(unsigned initval, int flags, Site) { return ::eventfd(initval, flags); }
 int close(int fd, Site) {
-  detail::FdPeers::instance().forget(fd);
+  detail::FdTable::instance().forget(fd);
   return ::close(fd);
 }
-int peer_fd(int fd) noexcept {
-  try {
-    return detail::FdPeers::instance().peer(fd);
-  } catch (...) {
-    return -1;
-  }
-}
+int peer_fd(int fd) noexcept { return detail::FdTable::instance().peer(fd); }
 
 }  // namespace tether::sys

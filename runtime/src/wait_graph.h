@@ -25,6 +25,13 @@
 
 namespace tether::detail {
 
+struct StackFrame {
+  std::string function;
+  std::string file;
+  int line = 0;
+  std::uintptr_t pc = 0;
+};
+
 struct FiberNode {
   std::uint64_t id = 0;
   std::string name;
@@ -42,6 +49,11 @@ struct FiberNode {
   bool is_call = false;
   std::string syscall;  // while reason == syscall
   int fd = -1, peer_fd = -1;
+  // For a tracked pipe/socketpair (peer_fd >= 0): who created it, the fiber
+  // watermark then, and the fibers that used either end (0: a plain thread).
+  std::uint64_t fd_creator = 0, fd_watermark = 0;
+  std::vector<std::uint64_t> fd_users;
+  std::vector<StackFrame> stack;  // innermost first; filled only when stacks were captured
 };
 
 struct ThreadNode {
@@ -69,14 +81,14 @@ enum class EdgeKind { waits_for, held_by, locked_to, occupies };
 std::string_view to_string(EdgeKind k) noexcept;
 
 struct Edge {
-  std::string from, to;  // "fiber:7", "chan:12", "thread:3", "syscall:7"
+  std::string from, to;  // "fiber:7", "chan:12", "thread:3", "syscall:3" (by thread)
   EdgeKind kind;
   std::int64_t since_ns = 0;
 };
 
 struct Deadlock {
-  std::string kind;  // global, lock_cycle, channel_cycle, shared_thread_syscall, self_request,
-                     // call_self, stall, leak
+  std::string kind;  // global, lock-cycle, channel-cycle, shared-thread-syscall, self-request,
+                     // call-self, stall, orphan-wait (docs/snapshot-format.md)
   std::vector<std::uint64_t> fibers;
   std::vector<std::string> nodes;  // the cycle (or chain), in order
   std::string explanation;

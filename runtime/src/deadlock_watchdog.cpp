@@ -1,0 +1,197 @@
+#include "deadlock_watchdog.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "deadlock_detector.h"
+#include "thread_parker.h"
+#include "wait_graph.h"
+
+namespace tether::detail {
+namespace {
+
+std::int64_t env_ms(const char* name, std::int64_t def) {
+  if (const char* e = std::getenv(name)) {
+    char* end = nullptr;
+    const long long v = std::strtoll(e, &end, 10);
+    if (end != e && *end == '\0' && v >= 0) return v;
+  }
+  return def;
+}
+
+void write_all(int fd, const std::string& s) {
+  const char* p = s.data();
+  std::size_t left = s.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n <= 0) return;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void append_file(const char* path, const std::string& s) {
+  const int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  write_all(fd, s);
+  ::close(fd);
+}
+
+std::string key_of(const WaitGraph& g, const Deadlock& d) {
+  std::string k = d.kind;
+  for (std::uint64_t id : d.fibers) {
+    const FiberNode* f = g.fiber(id);
+    k += fmt::format(" {}@{}", id, f ? f->version : 0);
+  }
+  return k;
+}
+
+}  // namespace
+
+std::string format_deadlock_report(const WaitGraph& g, const Deadlock& d) {
+  return "tether: " + describe_deadlock(g, d) + "\n";
+}
+
+void DeadlockWatchdog::start() {
+  period_ms_ = env_ms("TETHER_DETECT_MS", 100);
+  stall_ms_ = env_ms("TETHER_STALL_MS", 1000);
+  if (const char* p = std::getenv("TETHER_ON_DEADLOCK")) {
+    if (std::strcmp(p, "report") == 0) policy_ = Policy::report;
+    else if (std::strcmp(p, "ignore") == 0) policy_ = Policy::ignore;
+  }
+  if (period_ms_ == 0 || policy_ == Policy::ignore) return;
+  stop_ = false;
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tether-detect");
+    loop();
+  });
+}
+
+void DeadlockWatchdog::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DeadlockWatchdog::poke() {
+  {
+    std::lock_guard lk(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool DeadlockWatchdog::wait_for(std::int64_t ms) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, std::chrono::milliseconds(ms), [&] { return stop_ || poked_; });
+  poked_ = false;
+  return !stop_;
+}
+
+void DeadlockWatchdog::loop() {
+  while (wait_for(period_ms_)) check(false);
+}
+
+void DeadlockWatchdog::emit(const std::string& text) {
+  write_all(STDERR_FILENO, text);
+  if (const char* path = std::getenv("TETHER_REPORT_FILE")) append_file(path, text);
+}
+
+void DeadlockWatchdog::check(bool) {
+  WaitGraph g1 = take_snapshot();
+  DeadlockFinding f1 = find_deadlocks(g1);
+  if (f1.deadlocked.empty()) {
+    check_stalls(g1);
+    return;
+  }
+  // Believe it only if it is still there, unchanged, a moment later.
+  {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, std::chrono::milliseconds(10), [&] { return stop_; });
+    if (stop_) return;
+  }
+  WaitGraph g2 = take_snapshot();
+  DeadlockFinding f2 = find_deadlocks(g2);
+  auto unchanged = [&](const Deadlock& d) {
+    for (std::uint64_t id : d.fibers) {
+      const FiberNode* a = g1.fiber(id);
+      const FiberNode* b = g2.fiber(id);
+      if (!a || !b || a->version != b->version) return false;
+      if (!std::binary_search(f1.deadlocked.begin(), f1.deadlocked.end(), id)) return false;
+    }
+    return true;
+  };
+  std::string text;
+  bool all_confirmed = !f2.deadlocks.empty();
+  std::vector<const Deadlock*> fresh;
+  for (const Deadlock& d : f2.deadlocks) {
+    if (!unchanged(d)) {
+      all_confirmed = false;
+      continue;
+    }
+    if (reported_.insert(key_of(g2, d)).second) fresh.push_back(&d);
+  }
+  const bool global = f2.global && f1.global && all_confirmed;
+  if (fresh.empty() && !global) return;
+  if (global) text += "fatal error: all fibers are asleep - deadlock!\n\n";
+  for (const Deadlock* d : fresh) text += format_deadlock_report(g2, *d);
+  if (!snapshot_written_) {
+    if (const char* path = std::getenv("TETHER_SNAPSHOT")) {
+      g2.deadlocks.clear();
+      for (const Deadlock* d : fresh) g2.deadlocks.push_back(*d);
+      if (global) {
+        Deadlock all;
+        all.kind = "global";
+        all.fibers = f2.deadlocked;
+        all.explanation = "all fibers are asleep";
+        g2.deadlocks.insert(g2.deadlocks.begin(), all);
+      }
+      const int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        write_all(fd, to_json(g2));
+        ::close(fd);
+      }
+      snapshot_written_ = true;
+    }
+  }
+  emit(text);
+  if (global && policy_ == Policy::exit) {
+    std::fflush(nullptr);
+    ::_exit(2);
+  }
+}
+
+void DeadlockWatchdog::check_stalls(const WaitGraph& g) {
+  if (stall_ms_ == 0) return;
+  for (const ThreadNode& t : g.threads) {
+    if (t.kind == "pool") continue;
+    StallState& s = stalls_[t.id];
+    const std::uint64_t holder = t.running;
+    if (holder == 0 || t.runnable == 0 || t.switches != s.switches || holder != s.fiber) {
+      s = StallState{t.switches, holder, g.time_ns, false};
+      continue;
+    }
+    const std::int64_t held_ms = (g.time_ns - s.since_ns) / 1'000'000;
+    if (s.reported || held_ms < stall_ms_) continue;
+    s.reported = true;
+    const FiberNode* f = g.fiber(holder);
+    std::string how = f && f->reason == WaitReason::syscall
+                          ? "in " + describe_node(g, node_id("syscall", t.id))
+                          : "without yielding";
+    emit(fmt::format("tether: stall: fiber {} has held thread \"{}\" {} for {} ms while {} "
+                     "fiber{} runnable there\n",
+                     holder, t.name, how, held_ms, t.runnable, t.runnable == 1 ? " is" : "s are"));
+  }
+}
+
+}  // namespace tether::detail
