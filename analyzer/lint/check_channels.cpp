@@ -1,5 +1,11 @@
 // tether-self-request and tether-unbuffered-self-deadlock.
 //
+// self-request: a channel with one receiving fiber F (a server) and other
+// senders (its clients); F itself sends on it, and either the channel is
+// unbuffered or F then waits on a receive. unbuffered-self-deadlock: an
+// unbuffered channel that only one fiber uses, for both sending and
+// receiving.
+//
 // Both need to know which fiber runs a piece of code. A "context" is one
 // entry point (a callable passed to tether::go, ThreadLocker::go/call,
 // tether::run, std::thread, or main()); a body belongs to every context that
@@ -79,7 +85,16 @@ void check_channels(const TuModel& m, std::vector<Diagnostic>& out) {
       receivers.insert(ctx[u.body].begin(), ctx[u.body].end());
       if (u.op->kind == ChanOpKind::recv && !first_recv) first_recv = u.op;
     }
-    if (!unknown && receivers.size() == 1 && first_recv) {
+    // A request queue: some other fiber or thread sends on it too (without
+    // clients it is the unbuffered rule's case, or a fiber's private buffer).
+    bool has_clients = false;
+    if (!unknown && receivers.size() == 1) {
+      for (const Use& u : list) {
+        if (u.op->kind != ChanOpKind::send) continue;
+        for (int c : ctx[u.body]) has_clients = has_clients || c != *receivers.begin();
+      }
+    }
+    if (!unknown && receivers.size() == 1 && first_recv && has_clients) {
       const int f = *receivers.begin();
       const Entry& e = m.entries[f];
       if (!e.multi) {

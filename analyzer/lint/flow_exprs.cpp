@@ -216,19 +216,27 @@ States FlowWalker::acquire(States in, const HeldLock& l, const std::string& orde
                fmt::format("ThreadLocker::lock() on '{}' while this fiber is already locked to "
                            "'{}' (tether raises misuse_error)",
                            l.display, h.lock.display),
-               {Note{h.lock.acquired, fmt::format("'{}' locked here", h.lock.display)}}, false,
-               false);
+               {Note{h.lock.acquired,
+                     h.raii ? fmt::format("the fiber starts locked to '{}' here", h.lock.display)
+                            : fmt::format("'{}' locked here", h.lock.display)}},
+               false, false);
         break;
       }
       s.released.erase(l.key);
     } else if (kind == LockKind::mutex) {
       for (const Held& h : s.held) {
         if (h.lock.key != l.key) continue;
+        const bool same = h.lock.acquired == l.acquired;
         misuse(l.key, l.acquired,
-               fmt::format("'{}' is locked twice on this path; a non-recursive lock waits for "
-                           "itself",
-                           l.display),
-               {Note{h.lock.acquired, "first locked here"}}, false, false);
+               same ? fmt::format("'{}' is locked again by the next loop iteration while still "
+                                  "held; a non-recursive lock waits for itself",
+                                  l.display)
+                    : fmt::format("'{}' is locked twice on this path; a non-recursive lock "
+                                  "waits for itself",
+                                  l.display),
+               same ? std::vector<Note>{} : std::vector<Note>{Note{h.lock.acquired, "first locked here"}},
+               false, false);
+        double_locked_.insert(l.key);
         break;
       }
     }

@@ -81,6 +81,7 @@ void FlowWalker::run(CXCursor cursor) {
     h.raii = true;
     h.scope = 0;
     init.held.push_back(std::move(h));
+    entry_locker_ = e.locker_key;
     break;
   }
   States out = stmt(body, States{init});
@@ -96,7 +97,10 @@ void FlowWalker::finish(const States& normal_exit, const SourceLoc& end) {
   for (const auto& [where, states] : exits) {
     for (const FlowState& s : states) {
       for (const Held& h : s.held) {
-        if (h.raii || reported.count(h.lock.acquired)) continue;
+        // A locker fiber that ends locked to its own locker is as it started.
+        if (h.raii || reported.count(h.lock.acquired) || h.lock.key == entry_locker_ ||
+            double_locked_.count(h.lock.key))
+          continue;
         reported.insert(h.lock.acquired);
         const bool is_return = !(where == end);
         misuse(h.lock.key, h.lock.acquired,

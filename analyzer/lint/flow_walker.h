@@ -115,6 +115,8 @@ class FlowWalker {
   std::vector<std::pair<SourceLoc, States>> exits_;  // returns and uncaught throws
   std::set<std::string> acquired_keys_, released_keys_, untracked_keys_;
   std::vector<PendingMisuse> pending_;
+  std::string entry_locker_;             // the locker a locker fiber starts on
+  std::set<std::string> double_locked_;  // reported once; its leak follows from it
   struct GuardInfo {
     HeldLock lock;
     std::string order_key;
