@@ -8,6 +8,9 @@
 // fibers of one thread costs two element moves and two fiber switches.
 #include "chan_core.h"
 
+#include "fiber_impl.h"
+
+#include <algorithm>
 #include <new>
 #include <string>
 #include <utility>
@@ -26,6 +29,7 @@ ChanImpl::ChanImpl(std::size_t capacity, const ElemOps* ops, std::string name,
 }
 
 ChanImpl::~ChanImpl() {
+  unregister();  // before the members go: the detector may be describing it
   // No waiter can be queued: each one keeps a handle (and so the channel) alive.
   for (std::size_t i = 0; i < count_; ++i) ops_->destroy(slot((head_ + i) % cap_));
   if (buf_) ::operator delete(buf_, std::align_val_t(ops_->align));
@@ -249,6 +253,51 @@ ChanImpl::Waiting ChanImpl::waiting() const {
     });
     lock_.unlock();
     return out;
+  }
+}
+
+}  // namespace tether::detail
+
+namespace tether::detail {
+
+void ChanImpl::describe(ObjectState& out) const {
+  const Users u = users();
+  out.senders = u.senders;
+  out.receivers = u.receivers;
+  // Too many users to remember, or a plain thread among them: wakeable from
+  // outside as far as the detector can tell.
+  out.used_by_plain_thread = u.senders_overflowed || u.receivers_overflowed ||
+                             std::count(u.senders.begin(), u.senders.end(), 0u) > 0 ||
+                             std::count(u.receivers.begin(), u.receivers.end(), 0u) > 0;
+  out.capacity = cap_;
+  // Waiting fibers' ids are read under the lock (a fiber may finish as soon
+  // as it is off the queue); reserve outside it, retry if the queues grew.
+  for (;;) {
+    lock_.lock();
+    const std::size_t n = sendq_.size() + recvq_.size();
+    lock_.unlock();
+    out.waiting.clear();
+    out.waiting.reserve(n + 16);
+    lock_.lock();
+    if (sendq_.size() + recvq_.size() > out.waiting.capacity()) {
+      lock_.unlock();
+      continue;
+    }
+    auto id_of = [](const Waiter& w) -> std::uint64_t {
+      const Waiter* p =
+          w.aux != 0 ? reinterpret_cast<const Waiter*>(static_cast<std::uintptr_t>(w.aux)) : &w;
+      return p->fiber ? p->fiber->id : 0;
+    };
+    sendq_.for_each([&](const Waiter& w) { out.waiting.emplace_back(id_of(w), true); });
+    recvq_.for_each([&](const Waiter& w) { out.waiting.emplace_back(id_of(w), false); });
+    out.size = count_;
+    out.closed = closed_;
+    lock_.unlock();
+    break;
+  }
+  for (auto& [id, send] : out.waiting) {
+    (void)send;
+    if (id == 0) out.used_by_plain_thread = true;  // a plain thread is blocked on it
   }
 }
 

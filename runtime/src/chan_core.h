@@ -98,6 +98,7 @@ class ChanImpl final : public ChanCore, public SyncObject {
     std::vector<Fiber*> senders, receivers;
   };
   Waiting waiting() const;
+  void describe(ObjectState& out) const override;
 
   // ---- The protocol, shared with select.cpp. All *_locked: lock() held. ----
   enum class Op { done, would_block, closed };

@@ -70,6 +70,7 @@ struct Fiber {
   Locker* os_locker = nullptr;  // lock_os_thread()'s private locker
   int os_lock_depth = 0;
   bool is_call = false;         // a ThreadLocker::call() fiber: not a member of its locker
+  std::atomic<bool> abandoned{false};  // still alive when its run() returned: never resumed
 
   std::atomic<Worker*> worker{nullptr};  // the thread it runs / last ran on
   Fiber* next_ready = nullptr;           // run-queue link

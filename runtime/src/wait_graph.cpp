@@ -192,6 +192,7 @@ WaitGraph take_snapshot() {
     }
   }
   FiberRegistry::instance().for_each([&](Fiber& f) {
+    if (f.abandoned.load(std::memory_order_relaxed)) return;  // from an earlier run()
     FiberNode n;
     const auto w = f.wait.read();
     n.id = f.id;
