@@ -288,8 +288,15 @@ void ChanImpl::describe(ObjectState& out) const {
           w.aux != 0 ? reinterpret_cast<const Waiter*>(static_cast<std::uintptr_t>(w.aux)) : &w;
       return p->fiber ? p->fiber->id : 0;
     };
-    sendq_.for_each([&](const Waiter& w) { out.waiting.emplace_back(id_of(w), true); });
-    recvq_.for_each([&](const Waiter& w) { out.waiting.emplace_back(id_of(w), false); });
+    // Skip dead select cases (their select already won elsewhere or timed
+    // out): that fiber is not waiting here any more.
+    auto live = [](const Waiter& w) { return w.claim->load(std::memory_order_acquire) == 0; };
+    sendq_.for_each([&](const Waiter& w) {
+      if (live(w)) out.waiting.emplace_back(id_of(w), true);
+    });
+    recvq_.for_each([&](const Waiter& w) {
+      if (live(w)) out.waiting.emplace_back(id_of(w), false);
+    });
     out.size = count_;
     out.closed = closed_;
     lock_.unlock();
