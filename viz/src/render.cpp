@@ -166,6 +166,12 @@ std::string render(std::string_view dot_text, Format format, const char* engine)
   if (graph == nullptr || agerrors() >= AGERR) {
     throw RenderError("Graphviz could not read the DOT text: " + one_line(messages));
   }
+  // A `layout` graph attribute (the DOT writer sets it for very large
+  // graphs) overrides the default engine, as it does for the dot command.
+  if (const char* wanted = agget(graph.get(), const_cast<char*>("layout"));
+      wanted != nullptr && *wanted != '\0' && std::string_view(engine) == "dot") {
+    engine = wanted;
+  }
   if (gvLayout(gvc, graph.get(), engine) != 0 || agerrors() >= AGERR) {
     // gvLayout cleans up after itself on failure.
     throw RenderError(std::string("Graphviz layout (") + engine + ") failed: " + one_line(messages));

@@ -39,7 +39,8 @@ class RenderError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Lays `dot_text` out with `engine` ("dot" unless testing) and renders it.
+// Lays `dot_text` out with `engine` and renders it. With the default "dot",
+// a `layout` attribute of the graph (e.g. layout=osage) chooses the engine.
 // Format::dot returns the text unchanged (it is already the output).
 std::string render(std::string_view dot_text, Format format, const char* engine = "dot");
 
