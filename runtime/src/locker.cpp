@@ -10,6 +10,7 @@
 
 #include "fiber_impl.h"
 #include "runtime_state.h"
+#include "stack_capture.h"
 #include "tether/thread_locker.h"
 
 namespace tether::detail {
@@ -69,7 +70,9 @@ std::shared_ptr<Locker> Locker::start(std::string name, bool os_private,
     set_current_worker(&lp->worker);
     lp->worker.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
     pthread_setname_np(pthread_self(), lp->worker.name.substr(0, 15).c_str());
+    register_worker_thread(&lp->worker);
     lp->worker.loop();
+    unregister_worker_thread();
     lp->finished.store(true, std::memory_order_release);
     set_current_worker(nullptr);
     lp->exited.store(true, std::memory_order_release);

@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "fiber_dump.h"
 #include "fiber_impl.h"
 #include "locker.h"
 #include "runtime_state.h"
 #include "scheduler.h"
+#include "stack_capture.h"
 #include "tether/runtime.h"
 
 namespace tether::detail {
@@ -62,7 +64,9 @@ void Runtime::start_pool_worker() {
     set_current_worker(wp);
     wp->tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
     pthread_setname_np(pthread_self(), wp->name.substr(0, 15).c_str());
+    register_worker_thread(wp);
     wp->loop();
+    unregister_worker_thread();
     set_current_worker(nullptr);
     threads_exited.fetch_add(1, std::memory_order_release);
   });
@@ -299,12 +303,14 @@ void run_main(Task fn) {
     delete rt;
     throw std::logic_error("tether::run: the runtime is already running");
   }
+  install_dump_handlers();
   rt->procs = procs_from_env();
   rt->main_locker = std::make_shared<Locker>("main", true, false, std::source_location::current());
   Locker* main = rt->main_locker.get();
   main->worker.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);
   Worker* previous = current_worker();
   set_current_worker(&main->worker);
+  register_worker_thread(&main->worker);
   rt->monitor.start();
   {
     std::lock_guard lk(rt->pool_mu);
@@ -317,6 +323,7 @@ void run_main(Task fn) {
   f1->locker.store(main, std::memory_order_release);
   ready(f1);
   main->worker.loop();  // until fiber 1 has finished
+  unregister_worker_thread();
 
   // Stop: idle threads leave their loops and are joined; busy ones are left.
   rt->stopping.store(true, std::memory_order_release);

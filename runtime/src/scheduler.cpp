@@ -167,12 +167,15 @@ void arm_timer(Waiter* w, Clock::time_point deadline) noexcept;
 
 void Worker::after_switch(ctx::transfer_t t) noexcept {
   AfterSwitch a = pending;
-  pending = AfterSwitch{};
   if (a.prev) {
     a.prev->ctx = t.fctx;
   } else {
     sched_ctx = t.fctx;
   }
+  // A stack capture's signal handler takes a non-empty `pending` to mean
+  // "a context is not saved yet": clear it only once it is.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  pending = AfterSwitch{};
   switch (a.kind) {
     case AfterSwitch::none:
       break;

@@ -1,0 +1,159 @@
+#include "symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tether::detail {
+
+std::string demangle(const char* name) {
+  if (!name) return "??";
+  int status = 0;
+  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status == 0 && d) {
+    std::string s(d);
+    std::free(d);
+    return s;
+  }
+  std::free(d);
+  return name;
+}
+
+struct Symbolizer::Impl {
+  Dwfl_Callbacks callbacks{};
+  char* debuginfo_path = nullptr;
+  Dwfl* dwfl = nullptr;
+
+  Impl() {
+    callbacks.find_elf = dwfl_linux_proc_find_elf;
+    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.debuginfo_path = &debuginfo_path;
+    report();
+  }
+  ~Impl() {
+    if (dwfl) dwfl_end(dwfl);
+  }
+  // (Re)reads the process's modules: also after a dlopen.
+  void report() {
+    if (!dwfl) dwfl = dwfl_begin(&callbacks);
+    if (!dwfl) return;
+    dwfl_report_begin(dwfl);
+    dwfl_linux_proc_report(dwfl, getpid());
+    dwfl_report_end(dwfl, nullptr, nullptr);
+  }
+};
+
+namespace {
+
+// The name of a subprogram or inlined-subroutine DIE (following its abstract
+// origin and specification), demangled where a linkage name exists.
+std::string die_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr)) {
+      if (const char* s = dwarf_formstring(&attr)) return demangle(s);
+    }
+  }
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
+    if (const char* s = dwarf_formstring(&attr)) return s;
+  }
+  return "??";
+}
+
+}  // namespace
+
+Symbolizer& Symbolizer::instance() {
+  static Symbolizer* s = new Symbolizer;  // used by crash dumps: never destroyed
+  return *s;
+}
+
+Symbolizer::Symbolizer() : impl_(std::make_unique<Impl>()) {}
+Symbolizer::~Symbolizer() = default;
+
+std::vector<Frame> Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
+  std::lock_guard lk(mu_);
+  auto& cache = cache_[exact ? 1 : 0];
+  if (auto it = cache.find(pc); it != cache.end()) return it->second;
+
+  std::vector<Frame> frames;
+  const Dwarf_Addr addr = exact || pc == 0 ? pc : pc - 1;
+  Dwfl* dwfl = impl_->dwfl;
+  Dwfl_Module* mod = dwfl ? dwfl_addrmodule(dwfl, addr) : nullptr;
+  if (!mod && dwfl) {  // a module loaded since: read the maps again
+    impl_->report();
+    dwfl = impl_->dwfl;
+    mod = dwfl ? dwfl_addrmodule(dwfl, addr) : nullptr;
+  }
+  Frame outer;
+  outer.pc = pc;
+  outer.function = "??";
+  if (mod) {
+    const char* mainfile = nullptr;
+    const char* modname =
+        dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, &mainfile, nullptr);
+    outer.module = mainfile ? mainfile : (modname ? modname : "");
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    if (const char* name =
+            dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr)) {
+      outer.function = demangle(name);
+      outer.offset = pc - (addr - off);
+    }
+    std::string file;
+    int line = 0;
+    if (Dwfl_Line* l = dwfl_module_getsrc(mod, addr)) {
+      int lineno = 0;
+      if (const char* f = dwfl_lineinfo(l, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+        file = f;
+        line = lineno;
+      }
+    }
+    // Inlined calls at addr, innermost first: each gets the current
+    // position, and its call site becomes the position of the next.
+    Dwarf_Addr bias = 0;
+    if (Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias)) {
+      Dwarf_Die* scopes = nullptr;
+      const int n = dwarf_getscopes(cu, addr - bias, &scopes);
+      Dwarf_Files* files = nullptr;
+      std::size_t nfiles = 0;
+      const bool have_files = dwarf_getsrcfiles(cu, &files, &nfiles) == 0;
+      for (int i = 0; i < n; ++i) {
+        const int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram) {
+          if (outer.function == "??") outer.function = die_name(&scopes[i]);
+          break;
+        }
+        if (tag != DW_TAG_inlined_subroutine) continue;
+        Frame f;
+        f.pc = pc;
+        f.function = die_name(&scopes[i]);
+        f.file = file;
+        f.line = line;
+        f.module = outer.module;
+        f.inlined = true;
+        frames.push_back(std::move(f));
+        Dwarf_Attribute attr;
+        Dwarf_Word v = 0;
+        if (have_files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) == 0) {
+          if (const char* cf = dwarf_filesrc(files, v, nullptr, nullptr)) file = cf;
+        }
+        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &v) == 0) {
+          line = static_cast<int>(v);
+        }
+      }
+      std::free(scopes);
+    }
+    outer.file = file;
+    outer.line = line;
+  }
+  frames.push_back(std::move(outer));
+  cache.emplace(pc, frames);
+  return frames;
+}
+
+}  // namespace tether::detail
