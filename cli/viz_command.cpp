@@ -4,21 +4,15 @@
 // default, or the format --format names, or the one -o's extension implies
 // (.png, .dot, .gv). Exit 0 when the file is written; 2 with one message
 // naming the file and the place on any bad input, Graphviz failure or write
-// error (the output file is then not created or left as it was).
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
+// error (the output file is then not created or left as it was). The work is
+// tether::viz::draw_file (viz/include/tether/viz/draw.h).
 #include <iostream>
 #include <memory>
 #include <new>
 #include <string>
 
 #include "commands.h"
-#include "tether/graph/snapshot_reader.h"
-#include "tether/graph/wait_graph.h"
-#include "tether/viz/dot_writer.h"
-#include "tether/viz/render.h"
+#include "tether/viz/draw.h"
 
 namespace tether::cli {
 namespace {
@@ -31,78 +25,21 @@ struct VizOptions {
   bool no_collapse = false;
 };
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-viz::Format pick_format(const VizOptions& o) {
-  if (o.format == "dot" || (o.format.empty() && (ends_with(o.output, ".dot") || ends_with(o.output, ".gv")))) {
-    return viz::Format::dot;
-  }
-  if (o.format == "png" || (o.format.empty() && ends_with(o.output, ".png"))) return viz::Format::png;
-  return viz::Format::svg;
-}
-
-// Writes to a temporary file next to `path` and renames it into place, so a
-// failure never leaves half a file behind.
-bool write_file(const std::string& path, const std::string& data, std::string& error) {
-  if (path == "-") {
-    std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
-    std::cout.flush();
-    if (!std::cout) error = "-: cannot write to standard output";
-    return static_cast<bool>(std::cout);
-  }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      error = path + ": cannot write: " + std::strerror(errno);
-      return false;
-    }
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) {
-      error = path + ": cannot write: " + std::strerror(errno);
-      std::remove(tmp.c_str());
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = path + ": cannot write: " + std::strerror(errno);
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 int run_viz(const VizOptions& o) {
+  viz::DotOptions options;
+  options.focus = o.focus;
+  options.collapse = !o.no_collapse;
+  const viz::Format format = o.format == "svg"   ? viz::Format::svg
+                             : o.format == "png" ? viz::Format::png
+                             : o.format == "dot" ? viz::Format::dot
+                                                 : viz::format_for_path(o.output);
   try {
-    graph::WaitGraph g(graph::read_snapshot(o.input));
-    viz::DotOptions options;
-    options.focus = o.focus;
-    options.collapse = !o.no_collapse;
-    const std::string dot = viz::to_dot(g, options);
-    std::string rendered;
-    try {
-      rendered = viz::render(dot, pick_format(o));
-    } catch (const viz::RenderError& e) {
-      std::cerr << "tether viz: " << o.input << ": " << e.what() << "\n";
-      return 2;
-    }
-    std::string error;
-    if (!write_file(o.output, rendered, error)) {
-      std::cerr << "tether viz: " << error << "\n";
-      return 2;
-    }
+    viz::draw_file(o.input, o.output, format, options);
     return 0;
-  } catch (const graph::SnapshotError& e) {
+  } catch (const viz::DrawError& e) {
     std::cerr << "tether viz: " << e.what() << "\n";
   } catch (const std::bad_alloc&) {
     std::cerr << "tether viz: " << o.input << ": out of memory\n";
-  } catch (const std::exception& e) {
-    // WaitGraph's invalid_argument cannot happen after validation; say so
-    // plainly rather than crash if it ever does.
-    std::cerr << "tether viz: " << o.input << ": internal error: " << e.what() << "\n";
   }
   return 2;
 }
