@@ -24,6 +24,7 @@ bool CondVarCore::wait(MutexCore& mu, const Clock::time_point* deadline,
   Waiter w;
   w.aux = current_fiber_id();
   lock_.lock();
+  users_.add(w.aux);
   if (!mu.release()) {
     lock_.unlock();
     throw_misuse("CondVar::wait with " + describe_object("Mutex", mu) + " not locked", site);
@@ -47,7 +48,9 @@ bool CondVarCore::wait(MutexCore& mu, const Clock::time_point* deadline,
 
 // Both wake only after unlocking: a woken fiber may destroy *this at once.
 void CondVarCore::signal() noexcept {
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   Waiter* w = waiters_.pop_claimed();
   lock_.unlock();
   if (w) wake(*w);
@@ -55,7 +58,9 @@ void CondVarCore::signal() noexcept {
 
 void CondVarCore::broadcast() noexcept {
   WakeList all;
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   while (Waiter* w = waiters_.pop_claimed()) all.push(w);
   lock_.unlock();
   all.wake_all();
@@ -64,6 +69,12 @@ void CondVarCore::broadcast() noexcept {
 std::size_t CondVarCore::waiter_count() const noexcept {
   std::lock_guard g(lock_);
   return waiters_.size();
+}
+
+void CondVarCore::describe(ObjectState& out) const {
+  std::lock_guard g(lock_);
+  describe_waiters(waiters_, out);
+  users_.fill(out, /*wakeable_from_outside=*/true);
 }
 
 }  // namespace detail

@@ -27,10 +27,12 @@ class CondVarCore final : public SyncObject {
   void signal() noexcept;
   void broadcast() noexcept;
   std::size_t waiter_count() const noexcept;
+  void describe(ObjectState& out) const override;
 
  private:
   mutable SpinLock lock_;
   WaitQueue waiters_;
+  UserLog users_;  // waiters and signallers
 };
 
 }  // namespace tether::detail

@@ -16,6 +16,7 @@ MutexCore::MutexCore(std::string name, std::source_location site)
 void MutexCore::lock(std::source_location site) {
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (!locked_.load(std::memory_order_relaxed)) {
     locked_.store(true, std::memory_order_relaxed);
     holder_.store(me, std::memory_order_relaxed);
@@ -32,6 +33,7 @@ void MutexCore::lock(std::source_location site) {
 bool MutexCore::try_lock() noexcept {
   const std::uint64_t me = current_fiber_id();
   std::lock_guard g(lock_);
+  users_.add(me);
   if (locked_.load(std::memory_order_relaxed)) return false;
   locked_.store(true, std::memory_order_relaxed);
   holder_.store(me, std::memory_order_relaxed);
@@ -39,7 +41,9 @@ bool MutexCore::try_lock() noexcept {
 }
 
 bool MutexCore::release() noexcept {
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (!locked_.load(std::memory_order_relaxed)) {
     lock_.unlock();
     return false;
@@ -64,6 +68,15 @@ void MutexCore::unlock(std::source_location site) {
 std::size_t MutexCore::waiter_count() const noexcept {
   std::lock_guard g(lock_);
   return waiters_.size();
+}
+
+void MutexCore::describe(ObjectState& out) const {
+  std::lock_guard g(lock_);
+  if (locked_.load(std::memory_order_relaxed)) {
+    out.holders.push_back(holder_.load(std::memory_order_relaxed));
+  }
+  describe_waiters(waiters_, out);
+  users_.fill(out, /*wakeable_from_outside=*/false);
 }
 
 }  // namespace detail

@@ -12,11 +12,40 @@
 #include <source_location>
 #include <string>
 
+#include "chan_core.h"  // FiberIdSet
 #include "spin_lock.h"
 #include "sync_object.h"
 #include "waiter.h"
 
 namespace tether::detail {
+
+// Which fibers used a sync object (bounded; see FiberIdSet; 0 = a plain
+// thread), for the deadlock detector's "who could still act on it". Guarded
+// by the object's lock.
+class UserLog {
+ public:
+  void add(std::uint64_t fiber) noexcept {
+    ids_.add(fiber);
+    if (fiber == 0) plain_ = true;
+  }
+  // With `wakeable_from_outside`, a plain thread among the users, or more
+  // users than remembered, marks the object as possibly woken from outside the
+  // runtime (used for signal-like objects: cond var, wait group, once). Locks
+  // leave it off: only their holders can release them, and holders are exact.
+  void fill(ObjectState& out, bool wakeable_from_outside) const {
+    out.users = ids_.ids();
+    if (wakeable_from_outside && (plain_ || ids_.overflowed())) out.used_by_plain_thread = true;
+  }
+
+ private:
+  FiberIdSet ids_;
+  bool plain_ = false;
+};
+
+// Appends the fiber ids (0: plain thread) queued on q to out.waiting.
+inline void describe_waiters(const WaitQueue& q, ObjectState& out) {
+  q.for_each([&](const Waiter& w) { out.waiting.emplace_back(w.aux, false); });
+}
 
 class MutexCore final : public SyncObject {
  public:
@@ -32,12 +61,14 @@ class MutexCore final : public SyncObject {
   bool locked() const noexcept { return locked_.load(std::memory_order_acquire); }
   std::uint64_t holder() const noexcept { return holder_.load(std::memory_order_acquire); }
   std::size_t waiter_count() const noexcept;
+  void describe(ObjectState& out) const override;
 
  private:
   mutable SpinLock lock_;
   std::atomic<bool> locked_{false};
   std::atomic<std::uint64_t> holder_{0};
   WaitQueue waiters_;  // Waiter::aux = the waiting fiber's id
+  UserLog users_;
 };
 
 // The WaitSite a blocking call on `obj` records.

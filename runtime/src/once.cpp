@@ -18,6 +18,7 @@ void OnceCore::call(void (*run)(void*), void* fn, std::source_location site) {
   const std::uint64_t me = current_fiber_id();
   for (;;) {
     lock_.lock();
+    users_.add(me);
     if (done_.load(std::memory_order_relaxed)) {
       lock_.unlock();
       return;
@@ -67,6 +68,13 @@ void OnceCore::finish(bool ok) noexcept {
 std::size_t OnceCore::waiter_count() const noexcept {
   std::lock_guard g(lock_);
   return waiters_.size();
+}
+
+void OnceCore::describe(ObjectState& out) const {
+  std::lock_guard g(lock_);
+  if (running_) out.holders.push_back(runner_fiber_.load(std::memory_order_relaxed));
+  describe_waiters(waiters_, out);
+  users_.fill(out, /*wakeable_from_outside=*/true);
 }
 
 }  // namespace detail

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "mutex.h"  // UserLog
 #include "spin_lock.h"
 #include "sync_object.h"
 #include "waiter.h"
@@ -27,6 +28,7 @@ class OnceCore final : public SyncObject {
   bool done() const noexcept { return done_.load(std::memory_order_acquire); }
   std::uint64_t runner() const noexcept { return runner_fiber_.load(std::memory_order_acquire); }
   std::size_t waiter_count() const noexcept;
+  void describe(ObjectState& out) const override;
 
  private:
   void finish(bool ok) noexcept;
@@ -37,6 +39,7 @@ class OnceCore final : public SyncObject {
   std::atomic<std::uint64_t> runner_fiber_{0};
   std::thread::id runner_thread_;  // meaningful when running_ and runner_fiber_ == 0
   WaitQueue waiters_;
+  UserLog users_;
 };
 
 }  // namespace tether::detail

@@ -39,6 +39,7 @@ void RWMutexCore::grant_writer(Waiter& w) noexcept {
 void RWMutexCore::lock(std::source_location site) {
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (!writer_.load(std::memory_order_relaxed) && readers_.load(std::memory_order_relaxed) == 0 &&
       waiting_writers_.empty()) {
     writer_.store(true, std::memory_order_release);
@@ -56,6 +57,7 @@ void RWMutexCore::lock(std::source_location site) {
 bool RWMutexCore::try_lock() noexcept {
   const std::uint64_t me = current_fiber_id();
   std::lock_guard g(lock_);
+  users_.add(me);
   if (writer_.load(std::memory_order_relaxed) || readers_.load(std::memory_order_relaxed) != 0 ||
       !waiting_writers_.empty()) {
     return false;
@@ -66,7 +68,9 @@ bool RWMutexCore::try_lock() noexcept {
 }
 
 void RWMutexCore::unlock(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (!writer_.load(std::memory_order_relaxed)) {
     lock_.unlock();
     throw_misuse("unlock of RWMutex that is not write-locked: " +
@@ -97,6 +101,7 @@ void RWMutexCore::unlock(std::source_location site) {
 void RWMutexCore::rlock(std::source_location site) {
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (!writer_.load(std::memory_order_relaxed) && waiting_writers_.empty()) {
     add_reader(me);
     lock_.unlock();
@@ -112,6 +117,7 @@ void RWMutexCore::rlock(std::source_location site) {
 bool RWMutexCore::try_rlock() noexcept {
   const std::uint64_t me = current_fiber_id();
   std::lock_guard g(lock_);
+  users_.add(me);
   if (writer_.load(std::memory_order_relaxed) || !waiting_writers_.empty()) return false;
   add_reader(me);
   return true;
@@ -120,6 +126,7 @@ bool RWMutexCore::try_rlock() noexcept {
 void RWMutexCore::runlock(std::source_location site) {
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (readers_.load(std::memory_order_relaxed) == 0) {
     lock_.unlock();
     throw_misuse("runlock of RWMutex that is not read-locked: " +
@@ -149,6 +156,20 @@ std::size_t RWMutexCore::waiting_writers() const noexcept {
 std::size_t RWMutexCore::waiting_readers() const noexcept {
   std::lock_guard g(lock_);
   return waiting_readers_.size();
+}
+
+void RWMutexCore::describe(ObjectState& out) const {
+  std::lock_guard g(lock_);
+  if (writer_.load(std::memory_order_relaxed)) {
+    out.holders.push_back(writer_id_.load(std::memory_order_relaxed));
+  } else {
+    out.holders.assign(reader_ids_.begin(), reader_ids_.begin() + tracked_);
+    // Readers without a tracked id (plain threads, or beyond the cap) show as 0.
+    if (readers_.load(std::memory_order_relaxed) > tracked_) out.holders.push_back(0);
+  }
+  describe_waiters(waiting_writers_, out);
+  describe_waiters(waiting_readers_, out);
+  users_.fill(out, /*wakeable_from_outside=*/false);
 }
 
 }  // namespace detail

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "mutex.h"  // UserLog
 #include "spin_lock.h"
 #include "sync_object.h"
 #include "tether/rw_mutex.h"
@@ -41,6 +42,7 @@ class RWMutexCore final : public SyncObject {
   std::vector<std::uint64_t> readers() const;
   std::size_t waiting_writers() const noexcept;
   std::size_t waiting_readers() const noexcept;
+  void describe(ObjectState& out) const override;
 
  private:
   // All under lock_.
@@ -56,6 +58,7 @@ class RWMutexCore final : public SyncObject {
   std::size_t tracked_ = 0;  // valid entries in reader_ids_ (<= readers_)
   WaitQueue waiting_writers_;
   WaitQueue waiting_readers_;
+  UserLog users_;
 };
 
 }  // namespace tether::detail

@@ -15,7 +15,9 @@ WaitGroupCore::WaitGroupCore(std::string name, std::source_location site)
     : SyncObject(ObjectKind::wait_group, std::move(name), site) {}
 
 void WaitGroupCore::add(std::int64_t n, std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   const std::int64_t before = count_.load(std::memory_order_relaxed);
   const std::int64_t after = before + n;
   if (after < 0) {
@@ -35,13 +37,15 @@ void WaitGroupCore::add(std::int64_t n, std::source_location site) {
 }
 
 void WaitGroupCore::wait(std::source_location site) {
+  const std::uint64_t me = current_fiber_id();
   lock_.lock();
+  users_.add(me);
   if (count_.load(std::memory_order_relaxed) == 0) {
     lock_.unlock();
     return;
   }
   Waiter w;
-  w.aux = current_fiber_id();
+  w.aux = me;
   waiters_.push_back(&w);
   block(w, lock_, wait_site_for(*this, WaitReason::waitgroup_wait, site));
 }
@@ -49,6 +53,13 @@ void WaitGroupCore::wait(std::source_location site) {
 std::size_t WaitGroupCore::waiter_count() const noexcept {
   std::lock_guard g(lock_);
   return waiters_.size();
+}
+
+void WaitGroupCore::describe(ObjectState& out) const {
+  std::lock_guard g(lock_);
+  out.count = count_.load(std::memory_order_relaxed);
+  describe_waiters(waiters_, out);
+  users_.fill(out, /*wakeable_from_outside=*/true);
 }
 
 }  // namespace detail

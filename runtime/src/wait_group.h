@@ -11,6 +11,7 @@
 #include <source_location>
 #include <string>
 
+#include "mutex.h"  // UserLog
 #include "spin_lock.h"
 #include "sync_object.h"
 #include "waiter.h"
@@ -25,11 +26,13 @@ class WaitGroupCore final : public SyncObject {
   void wait(std::source_location site);
   std::int64_t count() const noexcept { return count_.load(std::memory_order_acquire); }
   std::size_t waiter_count() const noexcept;
+  void describe(ObjectState& out) const override;
 
  private:
   mutable SpinLock lock_;
   std::atomic<std::int64_t> count_{0};
   WaitQueue waiters_;
+  UserLog users_;  // who called add/done/wait
 };
 
 }  // namespace tether::detail

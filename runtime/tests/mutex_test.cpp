@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,14 +21,17 @@
 #include <thread>
 #include <vector>
 
+#include "deadlock_detector.h"
 #include "fiber_registry.h"
 #include "mutex.h"
+#include "wait_graph.h"
 #include "tether/cond_var.h"
 #include "tether/errors.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
 #include "tether/rw_mutex.h"
 #include "tether/thread_locker.h"
+#include "tether/timer.h"
 #include "tether/wait_group.h"
 
 namespace {
@@ -312,6 +317,135 @@ TEST(Mutex, FibersOnOneLockedThreadContend) {
   });
 }
 
+TEST(Mutex, DescribesItselfForTheWaitGraph) {
+  Watchdog dog("DescribesItselfForTheWaitGraph");
+  tether::run([] {
+    tether::Mutex mu("described");
+    auto* core = mu.core();
+    tether::detail::ObjectState st;
+    core->describe(st);
+    EXPECT_TRUE(st.holders.empty());
+    EXPECT_TRUE(st.waiting.empty());
+
+    mu.lock();
+    const std::uint64_t me = tether::this_fiber::id();
+    auto waiter = tether::go([&] {
+      mu.lock();
+      mu.unlock();
+    });
+    ASSERT_TRUE(eventually([&] { return core->waiter_count() == 1; }));
+    st = {};
+    core->describe(st);
+    EXPECT_EQ(st.holders, std::vector<std::uint64_t>{me});
+    ASSERT_EQ(st.waiting.size(), 1u);
+    EXPECT_EQ(st.waiting[0].first, waiter.id());
+    EXPECT_NE(std::find(st.users.begin(), st.users.end(), me), st.users.end());
+    EXPECT_NE(std::find(st.users.begin(), st.users.end(), waiter.id()), st.users.end());
+    EXPECT_FALSE(st.used_by_plain_thread);
+    mu.unlock();
+    waiter.join();
+
+    // Held by a plain thread: the holder shows as 0 ("someone outside").
+    std::atomic<bool> held{false}, release{false};
+    std::thread t([&] {
+      mu.lock();
+      held = true;
+      while (!release.load()) std::this_thread::yield();
+      mu.unlock();
+    });
+    ASSERT_TRUE(eventually([&] { return held.load(); }));
+    st = {};
+    core->describe(st);
+    EXPECT_EQ(st.holders, std::vector<std::uint64_t>{0});
+    release = true;
+    t.join();
+  });
+}
+
+// Sets an environment variable for the scope of a test.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// Polls the detector (as its watchdog would) until it sees `expected`
+// deadlocked fibers or `limit` passes.
+tether::detail::DeadlockFinding find_deadlocks_within(std::size_t expected,
+                                                      std::chrono::milliseconds limit) {
+  tether::detail::DeadlockFinding f;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  do {
+    f = tether::detail::find_deadlocks(tether::detail::take_snapshot());
+    if (f.deadlocked.size() == expected) break;
+    tether::sleep_for(5ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return f;
+}
+
+// The classic ABBA deadlock between two fibers: the holders Mutex reports
+// let the detector close the cycle.
+TEST(MutexDetector, LockCycleIsReported) {
+  ScopedEnv no_watchdog("TETHER_DETECT_MS", "0");  // we run the detector ourselves
+  tether::run([] {
+    // Leaked on purpose: the deadlocked fibers are abandoned by run(), still queued.
+    auto* m1 = new tether::Mutex("m1");
+    auto* m2 = new tether::Mutex("m2");
+    std::atomic<int> holding{0};
+    auto a = tether::go([&holding, m1, m2] {
+      m1->lock();
+      holding.fetch_add(1);
+      while (holding.load() < 2) tether::this_fiber::yield();
+      m2->lock();
+    });
+    auto b = tether::go([&holding, m1, m2] {
+      m2->lock();
+      holding.fetch_add(1);
+      while (holding.load() < 2) tether::this_fiber::yield();
+      m1->lock();
+    });
+    auto f = find_deadlocks_within(2, 10s);
+    ASSERT_EQ(f.deadlocked.size(), 2u);
+    EXPECT_FALSE(f.global);  // fiber 1 still runs
+    EXPECT_TRUE(std::binary_search(f.deadlocked.begin(), f.deadlocked.end(), a.id()));
+    EXPECT_TRUE(std::binary_search(f.deadlocked.begin(), f.deadlocked.end(), b.id()));
+    ASSERT_EQ(f.deadlocks.size(), 1u);
+    EXPECT_EQ(f.deadlocks[0].kind, "lock-cycle");
+  });
+}
+
+// Near miss: a fiber waits for a mutex whose holder is asleep (it will wake
+// and unlock). The detector must stay silent the whole time.
+TEST(MutexDetector, WaitingForASleepingHolderIsNotADeadlock) {
+  ScopedEnv no_watchdog("TETHER_DETECT_MS", "0");
+  tether::run([] {
+    tether::Mutex m("slow");
+    std::atomic<bool> held{false};
+    auto holder = tether::go([&] {
+      m.lock();
+      held = true;
+      tether::sleep_for(300ms);
+      m.unlock();
+    });
+    ASSERT_TRUE(eventually([&] { return held.load(); }));
+    auto waiter = tether::go([&] {
+      m.lock();
+      m.unlock();
+    });
+    ASSERT_TRUE(eventually([&] { return m.core()->waiter_count() == 1; }));
+    for (int i = 0; i < 10; ++i) {
+      auto f = tether::detail::find_deadlocks(tether::detail::take_snapshot());
+      EXPECT_TRUE(f.deadlocked.empty()) << "false alarm on check " << i;
+      tether::sleep_for(10ms);
+    }
+    holder.join();
+    waiter.join();
+  });
+}
+
 // Random operations on a Mutex-protected bank, an RWMutex-protected table, a
 // CondVar-driven bounded queue and a WaitGroup, from pool fibers, fibers on
 // two locked threads and plain threads. Checks the invariants each primitive
@@ -332,7 +466,7 @@ TEST(SyncStress, RandomMixedOperations) {
     constexpr std::size_t kQueueCap = 4;
     long produced_sum = 0, consumed_sum = 0;
 
-    constexpr int kWorkers = 10, kOps = 300;
+    constexpr int kWorkers = 12, kOps = 1500;
     tether::WaitGroup wg("workers");
     wg.add(kWorkers);
     auto worker = [&](unsigned seed) {
