@@ -22,7 +22,9 @@ Locker::Locker(std::string n, bool main, bool os_priv, std::source_location site
     : SyncObject(ObjectKind::locker, n, site),
       worker(Worker::locker_thread, std::move(n), this),
       is_main(main),
-      os_private(os_priv) {}
+      os_private(os_priv) {
+  worker.thread_id = object_id();
+}
 
 void Locker::admit(bool member, std::source_location site) {
   lk.lock();

@@ -5,11 +5,18 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <stdexcept>
+#include <string_view>
 
 #include "fiber_dump.h"
+#include <fmt/format.h>
+
 #include "fiber_impl.h"
+#include "fiber_registry.h"
+#include "wait_graph.h"
 #include "locker.h"
+#include "object_registry.h"
 #include "runtime_state.h"
 #include "scheduler.h"
 #include "stack_capture.h"
@@ -57,6 +64,7 @@ void Runtime::start_pool_worker() {
   if (i >= kMaxPool) return;
   auto w = std::make_unique<Worker>(Worker::pool, "pool-" + std::to_string(i + 1), nullptr);
   Worker* wp = w.get();
+  wp->thread_id = ObjectRegistry::instance().allocate_id();
   pool_owned.push_back(std::move(w));
   pool[i].store(wp, std::memory_order_release);
   npool.store(i + 1, std::memory_order_release);
@@ -296,6 +304,28 @@ void wake(Waiter& w) noexcept {
 
 // ---- run() ----
 
+namespace {
+void report_abandoned_fibers() {
+  const char* under_run = std::getenv("TETHER_UNDER_RUN");
+  if (!under_run || std::string_view(under_run) != "1") return;
+  WaitGraph g = take_snapshot();
+  std::string text;
+  std::size_t n = 0;
+  for (const FiberNode& f : g.fibers) {
+    if (f.id == runtime()->main_fiber_id) continue;
+    ++n;
+    text += fmt::format("  fiber {} [{}] at {}:{}, created at {}:{}\n", f.id, to_string(f.reason),
+                        f.site.file_name(), f.site.line(), f.created_at.file_name(),
+                        f.created_at.line());
+  }
+  if (n == 0) return;
+  const std::string head =
+      fmt::format("tether: {} fiber{} still alive when fiber 1 returned (abandoned):\n", n,
+                  n == 1 ? " was" : "s were");
+  std::fputs((head + text).c_str(), stderr);
+}
+}  // namespace
+
 void run_main(Task fn) {
   auto* rt = new Runtime;
   Runtime* expected = nullptr;
@@ -322,8 +352,15 @@ void run_main(Task fn) {
   main->admit(true, std::source_location::current());
   f1->locker.store(main, std::memory_order_release);
   ready(f1);
+  rt->watchdog.start();
   main->worker.loop();  // until fiber 1 has finished
+  rt->watchdog.stop();
   unregister_worker_thread();
+
+  // Fibers still alive are abandoned (never resumed). Under `tether run`, say so.
+  report_abandoned_fibers();
+  FiberRegistry::instance().for_each(
+      [](Fiber& f) { f.abandoned.store(true, std::memory_order_relaxed); });
 
   // Stop: idle threads leave their loops and are joined; busy ones are left.
   rt->stopping.store(true, std::memory_order_release);
