@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "deadlock_detector.h"
+#include "fiber_dump.h"
+#include "stack_capture.h"
 #include "thread_parker.h"
 #include "wait_graph.h"
 
@@ -51,6 +53,17 @@ std::string key_of(const WaitGraph& g, const Deadlock& d) {
     k += fmt::format(" {}@{}", id, f ? f->version : 0);
   }
   return k;
+}
+
+// Copies the captured stacks into the graph's fibers (for the snapshot JSON).
+void attach_stacks(WaitGraph& g, const Capture& cap) {
+  for (const FiberSnapshot& fs : cap.fibers) {
+    FiberNode* f = const_cast<FiberNode*>(g.fiber(fs.id));
+    if (!f) continue;
+    const SymbolizedStack st = symbolize_stack(fs.stack);
+    f->stack.clear();
+    for (const Frame& fr : st.frames) f->stack.push_back(StackFrame{fr.function, fr.file, fr.line, fr.pc});
+  }
 }
 
 }  // namespace
@@ -145,6 +158,16 @@ void DeadlockWatchdog::check(bool) {
   if (fresh.empty() && !global) return;
   if (global) text += "fatal error: all fibers are asleep - deadlock!\n\n";
   for (const Deadlock* d : fresh) text += format_deadlock_report(g2, *d);
+  // The stacks: every fiber for a global deadlock (as Go), else the ones involved.
+  std::vector<std::uint64_t> involved;
+  if (!global) {
+    for (const Deadlock* d : fresh) involved.insert(involved.end(), d->fibers.begin(), d->fibers.end());
+  }
+  const Capture cap = capture_fibers(involved);
+  text += "\n";
+  text += global ? format_dump(cap, "deadlock") : format_fibers(cap, "", involved);
+  text += "\n";
+  attach_stacks(g2, cap);
   if (!snapshot_written_) {
     if (const char* path = std::getenv("TETHER_SNAPSHOT")) {
       g2.deadlocks.clear();
