@@ -105,7 +105,8 @@ void add_lint_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of stdout");
   cmd->add_option("--disable", args->options.disabled,
                   "Rule ids or globs to turn off (repeatable, comma-separated)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd->add_option("--config", args->options.config_file,
                   "Use this config file instead of the nearest .tether-lint.yaml");
   cmd->add_flag("--sys-calls-are-blocking", args->options.sys_calls_are_blocking,

@@ -143,10 +143,13 @@ void FlowWalker::spawn(EntryKind kind, CXCursor call, CXCursor callable,
     if (l.display.empty()) l.display = locker_display;
     if (kind == EntryKind::locker_call) {
       ++l.call_sites;
+    } else if (kind == EntryKind::run_main) {
+      l.fiber1 = true;
     } else {
       l.go_sites += e.multi ? 2 : 1;
     }
     l.sites.emplace_back(kind == EntryKind::locker_call ? "call()"
+                         : kind == EntryKind::run_main  ? "fiber 1"
                          : e.multi                      ? "go (in a loop)"
                                                         : "go",
                          e.site);

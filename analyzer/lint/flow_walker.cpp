@@ -208,6 +208,10 @@ States FlowWalker::stmt(CXCursor c, States in) {
     case CXCursor_GotoStmt:
       return in;
     default:
+      if (is_stmt_kind(clang_getCursorKind(c))) {  // other statements: their parts in order
+        for (CXCursor k : children(c)) in = stmt(k, std::move(in));
+        return in;
+      }
       return expr(c, std::move(in));
   }
 }

@@ -95,7 +95,10 @@ struct Locker {
   int call_sites = 0;
   // go/lock/call sites for messages: ("go", loc), ("go (in a loop)", loc), ("lock()", loc)...
   std::vector<std::pair<std::string, SourceLoc>> sites;
-  bool shared() const { return go_sites + lock_sites + call_sites >= 2; }
+  bool fiber1 = false;  // tether::run's fiber 1 (main() locker only)
+  // Several fibers may be locked there at once. Each tether::run() has its own
+  // fiber 1, so several run() calls do not make the main thread shared.
+  bool shared() const { return go_sites + lock_sites + call_sites + (fiber1 ? 1 : 0) >= 2; }
 };
 
 struct TuModel {

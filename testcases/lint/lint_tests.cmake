@@ -34,10 +34,11 @@ add_test(NAME lint.cli.errors COMMAND ${Python3_EXECUTABLE} ${_lint_src}/check_c
 # SARIF output validated against the SARIF 2.1.0 JSON schema.
 add_test(NAME lint.sarif.schema COMMAND ${Python3_EXECUTABLE} ${_lint_src}/check_sarif.py
          --lint $<TARGET_FILE:tether-lint> -p ${_lint_db}
-         --schema ${_lint_src}/sarif-schema-2.1.0.json
+         --cache ${CMAKE_CURRENT_BINARY_DIR}/sarif-schema
          ${_lint_src}/lock_misuse/flagged.cpp ${_lint_src}/blocking/flagged.cpp)
 # Self-lint: the project's own runtime, CLI and example programs must be clean.
 add_test(NAME lint.self COMMAND ${Python3_EXECUTABLE} ${_lint_src}/self_lint.py
          --lint $<TARGET_FILE:tether-lint> -p ${CMAKE_BINARY_DIR} --root ${PROJECT_SOURCE_DIR}
-         --expect ${_lint_src}/project_findings.txt runtime cli testcases/programs)
+         --expect ${_lint_src}/project_findings.txt runtime/src cli testcases/programs)
 set_tests_properties(lint.cli.errors lint.sarif.schema lint.self PROPERTIES LABELS lint TIMEOUT 600)
+set_tests_properties(lint.sarif.schema PROPERTIES SKIP_RETURN_CODE 77)
