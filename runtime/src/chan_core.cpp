@@ -35,58 +35,6 @@ ChanImpl::~ChanImpl() {
   if (buf_) ::operator delete(buf_, std::align_val_t(ops_->align));
 }
 
-void ChanImpl::push_slot(void* src) noexcept {
-  std::size_t tail = head_ + count_;
-  if (tail >= cap_) tail -= cap_;
-  ops_->move_construct(slot(tail), src);
-  ++count_;
-}
-
-void ChanImpl::pop_slot(void* dst) noexcept {
-  void* s = slot(head_);
-  ops_->move_construct(dst, s);
-  ops_->destroy(s);
-  if (++head_ == cap_) head_ = 0;
-  --count_;
-}
-
-ChanImpl::Op ChanImpl::send_locked(void* elem, Waiter** partner) noexcept {
-  *partner = nullptr;
-  if (closed_) return Op::closed;
-  if (Waiter* r = recvq_.pop_claimed()) {  // the buffer is empty: hand over directly
-    ops_->move_construct(r->elem, elem);
-    r->ok = true;
-    *partner = r;
-    return Op::done;
-  }
-  if (count_ < cap_) {
-    push_slot(elem);
-    return Op::done;
-  }
-  return Op::would_block;
-}
-
-ChanImpl::Op ChanImpl::recv_locked(void* out, Waiter** partner) noexcept {
-  *partner = nullptr;
-  if (count_ != 0) {
-    pop_slot(out);
-    // A slot came free: the longest-waiting sender's value moves in behind.
-    if (Waiter* s = sendq_.pop_claimed()) {
-      push_slot(s->elem);
-      s->ok = true;
-      *partner = s;
-    }
-    return Op::done;
-  }
-  if (Waiter* s = sendq_.pop_claimed()) {  // unbuffered: take it from the sender
-    ops_->move_construct(out, s->elem);
-    s->ok = true;
-    *partner = s;
-    return Op::done;
-  }
-  return closed_ ? Op::closed : Op::would_block;
-}
-
 void ChanImpl::throw_send_on_closed(std::source_location site) const {
   throw_misuse("send on closed channel " + std::to_string(object_id()) +
                    (object_name().empty() ? std::string() : " \"" + object_name() + "\""),
