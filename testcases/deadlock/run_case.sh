@@ -90,7 +90,7 @@ while [[ $# -gt 0 ]]; do
   case "$key" in
     status)
       want="$value"
-      if [[ "$MODE" == run && "$want" == 66 ]] && ! "$TETHER" run --help 2>&1 | grep -q 66; then
+      if [[ "$MODE" == run && "$want" == 66 ]] && ! "$TETHER" run --help 2>&1 | grep -qw 66; then
         want="${direct_status:-0}"
         NOTES+=("tether run does not exit 66 on a report yet: expecting the program's own status $want")
       fi
