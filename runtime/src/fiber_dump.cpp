@@ -59,9 +59,21 @@ constexpr std::size_t kShowOuter = 50;
 
 bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
 
+// The runtime's own sources (this file's directory): inlined internals can
+// carry unqualified names ("off_fiber<...>"), but never another directory.
+std::string_view runtime_src_dir() {
+  static const std::string dir = [] {
+    std::string f = __FILE__;
+    return f.substr(0, f.rfind('/') + 1);
+  }();
+  return dir;
+}
+
 // Runtime machinery: never the user's code.
 bool is_internal(const Frame& f) {
   return starts_with(f.function, "tether::detail::") || starts_with(f.function, "boost::context::") ||
+         (!starts_with(f.function, "tether::") && !f.file.empty() &&
+          starts_with(f.file, runtime_src_dir())) ||
          starts_with(f.function, "tether::Task::") || f.function == "jump_fcontext" ||
          f.function == "make_fcontext" || f.function == "ontop_fcontext";
 }
@@ -74,7 +86,21 @@ bool is_system(const Frame& f) {
   for (std::string_view lib : kLibs) {
     if (f.module.find(lib) != std::string::npos) return true;
   }
-  return starts_with(f.function, "std::") || starts_with(f.function, "__");
+  // Inlined library code carries the header's path (its name may be
+  // unqualified: std::thread's constructor shows as "thread<...>").
+  return starts_with(f.function, "std::") || starts_with(f.function, "__") ||
+         starts_with(f.file, "/usr/include/");
+}
+
+// A fiber's function inlined into Task's type-erased call: the frame's line
+// is the user's; name it after the callable (Go's "main.main.func1").
+void rename_inlined_task(Frame& f) {
+  constexpr std::string_view kImpl = "tether::Task::Impl<";
+  constexpr std::string_view kCall = ">::call()";
+  if (!starts_with(f.function, kImpl) || f.file.ends_with("tether/task.h")) return;
+  if (f.function.size() <= kImpl.size() + kCall.size() || !f.function.ends_with(kCall)) return;
+  f.function = f.function.substr(kImpl.size(), f.function.size() - kImpl.size() - kCall.size()) +
+               "::operator()()";
 }
 
 // The wrapper run() puts around fiber 1's function.
@@ -94,18 +120,18 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
   Symbolizer& sym = Symbolizer::instance();
   std::vector<Frame> inner, outer;
   for (std::size_t i = 0; i < pcs.size(); ++i) {
-    std::vector<Frame> fs = sym.symbolize(pcs[i], i == 0 && raw.first_is_exact);
+    const std::vector<Frame>& fs = sym.symbolize(pcs[i], i == 0 && raw.first_is_exact);
     auto& dst = i < raw_gap_at ? inner : outer;
-    for (Frame& f : fs) dst.push_back(std::move(f));
+    for (const Frame& f : fs) {
+      dst.push_back(f);
+      rename_inlined_task(dst.back());
+    }
   }
   // Top: drop the leading runtime frames (and the library frames among
   // them), up to the last runtime frame of the leading non-user run.
   std::size_t top = 0, last_internal = 0;
   bool any_internal = false;
-  // Inlined frames do not end the run: their names may be unqualified
-  // (std::thread's constructor inlined into the runtime shows as "thread<...>").
-  for (std::size_t i = 0;
-       i < inner.size() && (is_internal(inner[i]) || is_system(inner[i]) || inner[i].inlined); ++i) {
+  for (std::size_t i = 0; i < inner.size() && (is_internal(inner[i]) || is_system(inner[i])); ++i) {
     if (is_internal(inner[i])) {
       any_internal = true;
       last_internal = i;

@@ -4,10 +4,8 @@
 #include "stack_capture.h"
 
 #define UNW_LOCAL_ONLY
-#include <dlfcn.h>
 #include <libunwind.h>
 #include <linux/futex.h>
-#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -22,6 +20,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "fcontext_layout.h"
 #include "fiber_impl.h"
 #include "fiber_registry.h"
 #include "locker.h"
@@ -29,88 +28,6 @@
 #include "runtime_state.h"
 #include "scheduler.h"
 #include "sync_object.h"
-
-extern "C" {
-// The switch routines of Boost.Context (no CFI: unwinding stops there).
-boost::context::detail::transfer_t jump_fcontext(boost::context::detail::fcontext_t, void*);
-boost::context::detail::fcontext_t make_fcontext(void*, std::size_t,
-                                                 void (*)(boost::context::detail::transfer_t));
-boost::context::detail::transfer_t ontop_fcontext(boost::context::detail::fcontext_t, void*,
-                                                  boost::context::detail::transfer_t (*)(
-                                                      boost::context::detail::transfer_t));
-// The self-test's probe (below): loads known values into the callee-saved
-// registers and calls jump_fcontext, so the saved block can be decoded.
-boost::context::detail::transfer_t tether_fcontext_probe(boost::context::detail::fcontext_t, void*);
-extern char tether_fcontext_probe_ret[];     // the return address of its call
-extern std::uintptr_t tether_fcontext_probe_rsp;     // its RSP at the call
-extern std::uintptr_t tether_fcontext_probe_caller;  // its own return address
-}
-
-// The probe. Pushes the callee-saved registers, loads magic values, records
-// the stack pointer and calls jump_fcontext; CFI describes the pushes so
-// libunwind can step out of it during the self-test's check.
-asm(R"(
-  .text
-  .p2align 4
-  .globl tether_fcontext_probe
-  .hidden tether_fcontext_probe
-  .type tether_fcontext_probe,@function
-tether_fcontext_probe:
-  .cfi_startproc
-  movq (%rsp), %rax
-  movq %rax, tether_fcontext_probe_caller(%rip)
-  pushq %rbp
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %rbp, 0
-  pushq %rbx
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %rbx, 0
-  pushq %r12
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %r12, 0
-  pushq %r13
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %r13, 0
-  pushq %r14
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %r14, 0
-  pushq %r15
-  .cfi_adjust_cfa_offset 8
-  .cfi_rel_offset %r15, 0
-  subq $8, %rsp
-  .cfi_adjust_cfa_offset 8
-  movabsq $0x7e7e00000000b001, %rbx
-  movabsq $0x7e7e00000000b002, %rbp
-  movabsq $0x7e7e00000000b003, %r12
-  movabsq $0x7e7e00000000b004, %r13
-  movabsq $0x7e7e00000000b005, %r14
-  movabsq $0x7e7e00000000b006, %r15
-  movq %rsp, tether_fcontext_probe_rsp(%rip)
-  call jump_fcontext@PLT
-  .globl tether_fcontext_probe_ret
-  .hidden tether_fcontext_probe_ret
-tether_fcontext_probe_ret:
-  addq $8, %rsp
-  .cfi_adjust_cfa_offset -8
-  popq %r15
-  .cfi_adjust_cfa_offset -8
-  popq %r14
-  .cfi_adjust_cfa_offset -8
-  popq %r13
-  .cfi_adjust_cfa_offset -8
-  popq %r12
-  .cfi_adjust_cfa_offset -8
-  popq %rbx
-  .cfi_adjust_cfa_offset -8
-  popq %rbp
-  .cfi_adjust_cfa_offset -8
-  ret
-  .cfi_endproc
-  .size tether_fcontext_probe,.-tether_fcontext_probe
-)");
-
-std::uintptr_t tether_fcontext_probe_rsp = 0;
-std::uintptr_t tether_fcontext_probe_caller = 0;
 
 namespace tether::detail {
 
@@ -146,129 +63,10 @@ std::vector<std::uintptr_t> RawStack::pcs(std::size_t* elided_after, std::size_t
 
 namespace {
 
-namespace ctx = boost::context::detail;
-
 constexpr std::uint32_t kMaxSteps = 100000;  // a runaway unwind stops here
 constexpr std::size_t kAltStackSize = 64 * 1024;
 constexpr int kMaxThreads = 1024;
 
-// ---- code ranges where the registers describe no fiber ----
-
-struct Range {
-  std::uintptr_t lo = 0, hi = 0;
-  bool contains(std::uintptr_t pc) const noexcept { return pc >= lo && pc < hi; }
-};
-Range g_make, g_jump, g_ontop, g_probe;
-
-Range symbol_range(void* addr) {
-  Dl_info info;
-  void* extra = nullptr;
-  const auto a = reinterpret_cast<std::uintptr_t>(addr);
-  const auto* sym = static_cast<const ElfW(Sym)*>(nullptr);
-  if (dladdr1(addr, &info, &extra, RTLD_DL_SYMENT) &&
-      (sym = static_cast<const ElfW(Sym)*>(extra)) != nullptr &&
-      sym->st_size != 0) {
-    const auto start = reinterpret_cast<std::uintptr_t>(info.dli_saddr);
-    return {start, start + sym->st_size};
-  }
-  // Statically linked and not exported: the routines are < 0x80 bytes in
-  // every Boost version so far.
-  return {a, a + 0x80};
-}
-
-bool in_switch_code(std::uintptr_t pc) noexcept {
-  return g_jump.contains(pc) || g_make.contains(pc) || g_ontop.contains(pc) ||
-         g_probe.contains(pc);
-}
-
-// ---- the saved-register layout of an fcontext_t, derived by a self-test ----
-
-struct Layout {
-  bool known = false;
-  int rbx = -1, rbp = -1, r12 = -1, r13 = -1, r14 = -1, r15 = -1, rip = -1;
-  std::intptr_t rsp_delta = 0;  // RSP on resume - block address
-};
-Layout g_layout;
-
-void fill_context_from_block(const Layout& l, std::uintptr_t block, unw_context_t* uc) {
-  std::memset(uc, 0, sizeof(*uc));
-  auto word = [block](int off) { return *reinterpret_cast<const std::uintptr_t*>(block + off); };
-  greg_t* g = uc->uc_mcontext.gregs;
-  g[REG_RBX] = static_cast<greg_t>(word(l.rbx));
-  g[REG_RBP] = static_cast<greg_t>(word(l.rbp));
-  g[REG_R12] = static_cast<greg_t>(word(l.r12));
-  g[REG_R13] = static_cast<greg_t>(word(l.r13));
-  g[REG_R14] = static_cast<greg_t>(word(l.r14));
-  g[REG_R15] = static_cast<greg_t>(word(l.r15));
-  g[REG_RIP] = static_cast<greg_t>(word(l.rip));
-  g[REG_RSP] = static_cast<greg_t>(block + l.rsp_delta);
-}
-
-struct ProbeState {
-  SanitizerContext thread_san, probe_san;
-  Layout found;
-  std::uintptr_t caller_ret = 0;
-};
-ProbeState* g_probe_state = nullptr;
-
-// Runs on the probe stack while the probing context is parked: decode its
-// block, then prove the decoding by unwinding out of the probe.
-void probe_entry(ctx::transfer_t t) {
-  ProbeState& ps = *g_probe_state;
-  san_after_switch(ps.probe_san);
-  const auto block = reinterpret_cast<std::uintptr_t>(t.fctx);
-  Layout l;
-  const std::uintptr_t ret = reinterpret_cast<std::uintptr_t>(tether_fcontext_probe_ret);
-  for (int off = 0; off < 0x100; off += 8) {
-    const std::uintptr_t v = *reinterpret_cast<const std::uintptr_t*>(block + off);
-    switch (v) {
-      case 0x7e7e00000000b001: l.rbx = off; break;
-      case 0x7e7e00000000b002: l.rbp = off; break;
-      case 0x7e7e00000000b003: l.r12 = off; break;
-      case 0x7e7e00000000b004: l.r13 = off; break;
-      case 0x7e7e00000000b005: l.r14 = off; break;
-      case 0x7e7e00000000b006: l.r15 = off; break;
-      default:
-        if (v == ret && l.rip < 0) l.rip = off;
-    }
-  }
-  l.rsp_delta = static_cast<std::intptr_t>(tether_fcontext_probe_rsp) -
-                static_cast<std::intptr_t>(block);
-  bool all = l.rbx >= 0 && l.rbp >= 0 && l.r12 >= 0 && l.r13 >= 0 && l.r14 >= 0 &&
-             l.r15 >= 0 && l.rip >= 0 && l.rsp_delta > 0 && l.rsp_delta < 0x200;
-  if (all) {
-    unw_context_t uc;
-    fill_context_from_block(l, block, &uc);
-    unw_cursor_t cur;
-    unw_word_t ip = 0;
-    all = unw_init_local(&cur, &uc) == 0 && unw_get_reg(&cur, UNW_REG_IP, &ip) == 0 &&
-          ip == ret && unw_step(&cur) > 0 && unw_get_reg(&cur, UNW_REG_IP, &ip) == 0 &&
-          ip == tether_fcontext_probe_caller;
-  }
-  l.known = all;
-  ps.found = l;
-  san_before_switch(ps.probe_san, ps.thread_san, true);
-  ctx::jump_fcontext(t.fctx, nullptr);
-  __builtin_unreachable();
-}
-
-void run_layout_self_test() {
-  constexpr std::size_t kSize = 64 * 1024;
-  void* mem = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return;
-  ProbeState ps;
-  g_probe_state = &ps;
-  sanitizer_thread_context(ps.thread_san);
-  sanitizer_fiber_create(ps.probe_san, mem, kSize);
-  ctx::fcontext_t c = ctx::make_fcontext(static_cast<char*>(mem) + kSize, kSize, probe_entry);
-  san_before_switch(ps.thread_san, ps.probe_san, false);
-  tether_fcontext_probe(c, nullptr);
-  san_after_switch(ps.thread_san);
-  sanitizer_fiber_destroy(ps.probe_san);
-  g_probe_state = nullptr;
-  munmap(mem, kSize);
-  g_layout = ps.found;
-}
 
 // ---- unwinding ----
 
@@ -308,24 +106,23 @@ void unwind_signal_context(ucontext_t* uc, const Fiber* f, RawStack* out) noexce
 // A parked fiber, from its saved context. The fiber must not be resumable.
 void unwind_parked(const Fiber* f, RawStack* out) noexcept {
   out->clear();
-  if (!g_layout.known) {
+  if (!fcontext_layout_known()) {
     out->status = StackStatus::layout_unknown;
     return;
   }
   std::uintptr_t lo, hi;
   stack_bounds(f, &lo, &hi);
   const auto block = reinterpret_cast<std::uintptr_t>(f->ctx);
-  if (block < lo || block + 0x100 > hi) {
+  if (block < lo || block + saved_block_size() > hi) {
     out->status = StackStatus::in_transition;
     return;
   }
-  const std::uintptr_t rip = *reinterpret_cast<const std::uintptr_t*>(block + g_layout.rip);
-  if (g_make.contains(rip)) {
+  if (in_make_fcontext(saved_pc(block))) {
     out->status = StackStatus::not_started;
     return;
   }
   unw_context_t uc;
-  fill_context_from_block(g_layout, block, &uc);
+  context_from_saved_block(block, &uc);
   unw_cursor_t cur;
   if (unw_init_local(&cur, &uc) != 0) return;
   walk(&cur, lo, hi, out);
@@ -439,15 +236,13 @@ std::once_flag g_init_once;
 
 }  // namespace
 
-bool fcontext_layout_known() noexcept { return g_layout.known; }
 
 void init_stack_capture() {
   std::call_once(g_init_once, [] {
-    g_make = symbol_range(reinterpret_cast<void*>(&make_fcontext));
-    g_jump = symbol_range(reinterpret_cast<void*>(&jump_fcontext));
-    g_ontop = symbol_range(reinterpret_cast<void*>(&ontop_fcontext));
-    g_probe = symbol_range(reinterpret_cast<void*>(&tether_fcontext_probe));
-    run_layout_self_test();
+    // Per-thread caches need no lock; the global cache's lock blocks all
+    // signals around every step (two sigprocmask calls: 15% of a dump).
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    init_fcontext_layout();
     g_stop_signal = SIGRTMIN + 6;
     struct sigaction sa;
     std::memset(&sa, 0, sizeof sa);
@@ -601,7 +396,6 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
     int slot;  // the thread running it, or -1
   };
   std::vector<Entry> fibers;
-  std::vector<RawStack> stacks;
   std::vector<int> slots;
   std::vector<bool> answered;
   std::vector<Fiber*> slot_fiber;
@@ -615,7 +409,7 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       }
       fibers.push_back({f, -1});
     }
-    stacks.resize(fibers.size());
+    cap.fibers.resize(fibers.size());  // the stacks are written in place
     std::lock_guard table_lock(g_table_mu);
     for (int i = 0; i < g_nslots; ++i) {
       if (g_slots[i].used) slots.push_back(i);
@@ -676,7 +470,7 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
     Fiber* self_fiber = self >= 0 ? g_slots[self].worker->current : nullptr;
     for (std::size_t j = 0; j < fibers.size(); ++j) {
       Fiber* f = fibers[j].f;
-      RawStack& out = stacks[j];
+      RawStack& out = cap.fibers[j].stack;
       out.clear();
       if (f == self_fiber) {
         unw_context_t uc;
@@ -738,10 +532,9 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
     }
 
     // Wait states (seqlocked: read once their writers can run again).
-    cap.fibers.reserve(fibers.size());
     for (std::size_t j = 0; j < fibers.size(); ++j) {
       Fiber* f = fibers[j].f;
-      FiberSnapshot fs;
+      FiberSnapshot& fs = cap.fibers[j];
       fs.id = f->id;
       fs.name = f->name;
       fs.parent = f->parent;
@@ -762,8 +555,6 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       if (fibers[j].slot >= 0 && g_slots[fibers[j].slot].worker) {
         fs.running_on = g_slots[fibers[j].slot].worker->name;
       }
-      fs.stack = stacks[j];
-      cap.fibers.push_back(std::move(fs));
     }
   });
 

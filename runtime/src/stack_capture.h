@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "fcontext_layout.h"  // fcontext_layout_known()
 #include "tether/wait_reason.h"
 
 struct ucontext_t;
@@ -140,8 +141,6 @@ void unregister_worker_thread() noexcept;
 // Idempotent; called by install_dump_handlers().
 void init_stack_capture();
 
-// The saved-register self-test's verdict (for tests and the dump header).
-bool fcontext_layout_known() noexcept;
 
 // For the crash handler (fiber_dump.cpp), on the crashing thread inside its
 // signal handler: samples the interrupted context into the thread's slot and

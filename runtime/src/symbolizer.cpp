@@ -75,7 +75,7 @@ Symbolizer& Symbolizer::instance() {
 Symbolizer::Symbolizer() : impl_(std::make_unique<Impl>()) {}
 Symbolizer::~Symbolizer() = default;
 
-std::vector<Frame> Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
+const std::vector<Frame>& Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
   std::lock_guard lk(mu_);
   auto& cache = cache_[exact ? 1 : 0];
   if (auto it = cache.find(pc); it != cache.end()) return it->second;
@@ -152,8 +152,7 @@ std::vector<Frame> Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
     outer.line = line;
   }
   frames.push_back(std::move(outer));
-  cache.emplace(pc, frames);
-  return frames;
+  return cache.emplace(pc, std::move(frames)).first->second;
 }
 
 }  // namespace tether::detail

@@ -36,7 +36,8 @@ class Symbolizer {
 
   // The frames at pc (more than one where functions were inlined), innermost
   // first. exact: pc is an interrupted instruction, not a return address.
-  std::vector<Frame> symbolize(std::uintptr_t pc, bool exact);
+  // The reference stays valid for the life of the process (cached).
+  const std::vector<Frame>& symbolize(std::uintptr_t pc, bool exact);
 
  private:
   Symbolizer();
