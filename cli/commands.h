@@ -17,6 +17,7 @@ struct CommandResult {
 
 void add_version_command(CLI::App& app, CommandResult& result);
 void add_run_command(CLI::App& app, CommandResult& result);
+void add_dump_command(CLI::App& app, CommandResult& result);
 #ifdef TETHER_HAVE_LINT
 void add_lint_command(CLI::App& app, CommandResult& result);
 #endif

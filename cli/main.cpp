@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   CommandResult result;
   add_version_command(app, result);
   add_run_command(app, result);
+  add_dump_command(app, result);
 #ifdef TETHER_HAVE_LINT
   add_lint_command(app, result);
 #endif

@@ -92,21 +92,41 @@ bool is_system(const Frame& f) {
          starts_with(f.file, "/usr/include/");
 }
 
-// A fiber's function inlined into Task's type-erased call: the frame's line
-// is the user's; name it after the callable (Go's "main.main.func1").
-void rename_inlined_task(Frame& f) {
-  constexpr std::string_view kImpl = "tether::Task::Impl<";
-  constexpr std::string_view kCall = ">::call()";
-  if (!starts_with(f.function, kImpl) || f.file.ends_with("tether/task.h")) return;
-  if (f.function.size() <= kImpl.size() + kCall.size() || !f.function.ends_with(kCall)) return;
-  f.function = f.function.substr(kImpl.size(), f.function.size() - kImpl.size() - kCall.size()) +
-               "::operator()()";
+// Whether a frame's source is tether's own (runtime/src or the public headers).
+bool in_tether_sources(const Frame& f) {
+  if (f.file.empty()) return false;
+  const std::string_view src = runtime_src_dir();  // ".../runtime/src/"
+  const std::string_view root = src.substr(0, src.size() - 4);
+  return starts_with(f.file, src) || starts_with(f.file, std::string(root) + "include/tether/");
 }
 
-// The wrapper run() puts around fiber 1's function.
+// The first template argument after `prefix` ("tether::run<" -> "main::{lambda()#1}").
+std::string template_arg(const std::string& name, std::string_view prefix) {
+  int depth = 1;
+  for (std::size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] == '<') ++depth;
+    if (name[i] == '>' && --depth == 0) return name.substr(prefix.size(), i - prefix.size());
+  }
+  return {};
+}
+
+// A fiber's function inlined into Task's type-erased call (or into run()'s
+// wrapper): the frame's line is the user's, so name it after the user's
+// callable (as Go names "main.main.func1").
+void rename_inlined_task(Frame& f) {
+  if (in_tether_sources(f)) return;
+  // Task::Impl<run<F>(F&&)::{lambda()#1}>::call() -> run<F>(...)::... -> F.
+  for (std::string_view prefix : {"tether::Task::Impl<", "tether::run<", "auto tether::run<"}) {
+    if (!starts_with(f.function, prefix)) continue;
+    const std::string callable = template_arg(f.function, prefix);
+    if (!callable.empty()) f.function = callable + "::operator()()";
+  }
+}
+
+// The fiber's entry machinery, run()'s wrapper around fiber 1 included.
 bool is_entry(const Frame& f) {
-  return is_internal(f) || starts_with(f.function, "tether::run<") ||
-         starts_with(f.function, "auto tether::run<");
+  return is_internal(f) || (in_tether_sources(f) && (starts_with(f.function, "tether::run<") ||
+                                                     starts_with(f.function, "auto tether::run<")));
 }
 
 }  // namespace
