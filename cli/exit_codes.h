@@ -13,6 +13,9 @@ inline constexpr int kExitUsage = 2;     // bad option, unreadable input, progra
 // `tether run --timeout` expired (the same value as timeout(1), so scripts
 // that already understand timeout(1) need no change).
 inline constexpr int kExitTimedOut = 124;
+// `tether run`: the runtime reported a deadlock (TSan's convention of a
+// distinctive status; 66 = the runtime wrote to TETHER_REPORT_FILE).
+inline constexpr int kExitDeadlock = 66;
 // `tether run`: the program died of signal N -> 128 + N.
 inline constexpr int kExitSignalBase = 128;
 

@@ -4,8 +4,14 @@
 // status) is cli/supervisor.h.
 #include <fmt/format.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +19,9 @@
 #include "duration.h"
 #include "exit_codes.h"
 #include "supervisor.h"
+#ifdef TETHER_HAVE_VIZ
+#include "tether/viz/draw.h"
+#endif
 
 namespace tether::cli {
 namespace {
@@ -37,6 +46,49 @@ CLI::Validator duration_validator() {
       "");
 }
 
+// Renders the runtime's snapshot to `svg` (prints where, or why not).
+void write_svg(const std::string& snapshot, const std::string& svg) {
+  if (!std::filesystem::exists(snapshot)) {
+    fmt::print(stderr, "tether run: no wait-for graph was recorded; {} not written\n", svg);
+    return;
+  }
+#ifdef TETHER_HAVE_VIZ
+  try {
+    viz::draw_file(snapshot, svg, viz::Format::svg, viz::DotOptions{});
+    fmt::print(stderr, "tether run: wait-for graph written to {}\n", svg);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tether run: cannot draw the wait-for graph: {}\n", e.what());
+  }
+#else
+  fmt::print(stderr, "tether run: built without Graphviz; {} not written\n", svg);
+#endif
+}
+
+// A private directory for what the runtime reports back (removed at exit).
+class ReportDir {
+ public:
+  ReportDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tether-run.XXXXXX").string();
+    if (::mkdtemp(tmpl.data())) path_ = tmpl;
+  }
+  ~ReportDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  bool ok() const { return !path_.empty(); }
+  std::string file(const char* name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 int run(const RunOptions& opts) {
   std::string error;
   const std::optional<std::string> path = resolve_program(opts.command.front(), &error);
@@ -50,7 +102,13 @@ int run(const RunOptions& opts) {
   sup.argv = opts.command;
   sup.env.push_back("TETHER_UNDER_RUN=1");
   if (!opts.trace.empty()) sup.env.push_back("TETHER_TRACE=" + opts.trace);
-  if (!opts.svg.empty()) sup.env.push_back("TETHER_SVG=" + opts.svg);
+  // The runtime appends every deadlock report to TETHER_REPORT_FILE and
+  // writes the wait-for graph of the first one to TETHER_SNAPSHOT.
+  ReportDir dir;
+  if (dir.ok()) {
+    sup.env.push_back("TETHER_REPORT_FILE=" + dir.file("report.txt"));
+    sup.env.push_back("TETHER_SNAPSHOT=" + dir.file("snapshot.json"));
+  }
   if (opts.procs > 0) sup.env.push_back(fmt::format("TETHER_PROCS={}", opts.procs));
   if (!opts.timeout.empty()) sup.timeout = parse_duration(opts.timeout);  // validated already
   sup.kill_after = *parse_duration(opts.kill_after);
@@ -71,10 +129,14 @@ int run(const RunOptions& opts) {
     fmt::print(stderr, "tether run: {} (pid {}) killed by signal {} ({}){}\n", prog, r.pid,
                r.signal, signal_name(r.signal), r.core_dumped ? ", core dumped" : "");
   }
+  const bool deadlock = dir.ok() && !read_file(dir.file("report.txt")).empty();
+  if (deadlock) {
+    fmt::print(stderr, "tether run: deadlock found in {} (pid {})\n", prog, r.pid);
+    if (!opts.svg.empty()) write_svg(dir.file("snapshot.json"), opts.svg);
+    return kExitDeadlock;
+  }
   if (r.timed_out) return kExitTimedOut;
   if (r.outcome == SuperviseResult::Outcome::signaled) return kExitSignalBase + r.signal;
-  // Later issues: when the runtime reports a deadlock, map it to its
-  // documented status here (docs/exit-codes.md).
   return r.exit_status;
 }
 
@@ -101,7 +163,7 @@ void add_run_command(CLI::App& app, CommandResult& result) {
                   "Write the runtime's event trace to FILE (sets TETHER_TRACE)")
       ->type_name("FILE");
   cmd->add_option("--svg", opts->svg,
-                  "Render the wait-for graph to FILE when a deadlock is found (sets TETHER_SVG)")
+                  "Render the wait-for graph to FILE (SVG) when a deadlock is found")
       ->type_name("FILE");
   cmd->add_option("--procs", opts->procs, "Worker pool threads (sets TETHER_PROCS; default: CPUs)")
       ->check(CLI::Range(1, 4096))
@@ -116,16 +178,18 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->positionals_at_end();
   cmd->footer(
       "Environment set for PROG: TETHER_UNDER_RUN=1 (the runtime knows it is supervised),\n"
-      "TETHER_TRACE, TETHER_SVG, TETHER_PROCS (from the options above). The rest of the\n"
-      "environment is inherited.\n"
+      "TETHER_REPORT_FILE and TETHER_SNAPSHOT (where the runtime reports deadlocks back),\n"
+      "TETHER_TRACE, TETHER_PROCS (from the options above). The rest of the environment\n"
+      "is inherited.\n"
       "\n"
       "Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to tether are\n"
       "forwarded to PROG (those a terminal sends to the whole process group reach PROG\n"
       "directly and are not sent twice). SIGQUIT makes the runtime print every fiber's\n"
       "stack and exit; SIGUSR1 prints the stacks and goes on.\n"
       "\n"
-      "Exit status: PROG's own status; 128+N if PROG died of signal N; 124 if --timeout\n"
-      "expired; 2 for a usage error or a PROG that cannot be run.");
+      "Exit status: 66 if the runtime found a deadlock (whatever PROG's status); else\n"
+      "PROG's own status; 128+N if PROG died of signal N; 124 if --timeout expired; 2 for\n"
+      "a usage error or a PROG that cannot be run.");
   cmd->callback([opts, &result] { result.exit_code = run(*opts); });
 }
 

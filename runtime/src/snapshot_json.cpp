@@ -203,7 +203,9 @@ std::string to_json(const WaitGraph& g) {
     put_string(out, e.from);
     out += ",\"to\":";
     put_string(out, e.to);
-    out += fmt::format(",\"kind\":\"{}\",\"since_ns\":{}}}", to_string(e.kind), e.since_ns);
+    out += fmt::format(",\"kind\":\"{}\"", to_string(e.kind));
+    if (e.since_ns) out += fmt::format(",\"since_ns\":{}", e.since_ns);  // unknown: left out
+    out += '}';
   }
   out += "],\n\"deadlocks\":[";
   for (std::size_t i = 0; i < g.deadlocks.size(); ++i) {
