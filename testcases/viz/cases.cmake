@@ -45,7 +45,9 @@ add_test(NAME viz.cli.bad.no_output COMMAND ${_drv} viz ${_cases}/snapshots/glob
 set_tests_properties(viz.cli.bad.no_output PROPERTIES WILL_FAIL TRUE)
 
 # Large programs: 10,000 fibers render to SVG in at most 20 s (issue 5),
-# with the default collapse; the generator is deterministic.
+# with the default collapse; the generator is deterministic. Timing means
+# nothing under a sanitizer, so these run in plain builds only.
+if(TETHER_SANITIZE STREQUAL "")
 add_test(NAME viz.large.generate
   COMMAND ${CMAKE_COMMAND} -DGEN=$<TARGET_FILE:tether_viz_gen_snapshot> -DN=10000
           -DOUT=${CMAKE_CURRENT_BINARY_DIR}/large-10000.json -P ${_cases}/run_generate.cmake)
@@ -55,12 +57,14 @@ add_test(NAME viz.large.10000_fibers_svg
 set_tests_properties(viz.large.10000_fibers_svg PROPERTIES FIXTURES_REQUIRED viz_large TIMEOUT 20 RUN_SERIAL TRUE)
 
 # --no-collapse draws all 10,000 fibers (laid out with osage, see
-# dot_writer.cpp); measured about 16 s here, so the bound is looser.
+# dot_writer.cpp); about 16 s on an idle machine, 44 s under load 16, so
+# the bound is looser than the default path's 20 s.
 add_test(NAME viz.large.10000_fibers_no_collapse_svg
   COMMAND ${_drv} viz ${CMAKE_CURRENT_BINARY_DIR}/large-10000.json --no-collapse
           -o ${CMAKE_CURRENT_BINARY_DIR}/large-10000-all.svg)
 set_tests_properties(viz.large.10000_fibers_no_collapse_svg PROPERTIES
-  FIXTURES_REQUIRED viz_large TIMEOUT 60 RUN_SERIAL TRUE)
+  FIXTURES_REQUIRED viz_large TIMEOUT 120 RUN_SERIAL TRUE)
+endif()
 
 get_property(_tests DIRECTORY PROPERTY TESTS)
 foreach(_t ${_tests})
