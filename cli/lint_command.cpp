@@ -33,8 +33,9 @@ int run_lint_command(const LintArgs& args) {
     return 0;
   }
   if (args.options.build_dir.empty()) {
-    fmt::print(stderr, "tether lint: error: -p BUILD_DIR is required (the directory holding "
-                       "compile_commands.json)\n");
+    fmt::print(stderr,
+               "tether lint: error: -p BUILD_DIR is required (the directory holding "
+               "compile_commands.json)\n");
     return 2;
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -49,8 +50,9 @@ int run_lint_command(const LintArgs& args) {
   in.diagnostics = result.diagnostics;
   for (const lint::FileResult& f : result.files) in.files.push_back(f.file);
   std::error_code ec;
-  in.root = args.root.empty() ? std::filesystem::current_path(ec).string()
-                              : std::filesystem::absolute(args.root, ec).lexically_normal().string();
+  in.root = args.root.empty()
+                ? std::filesystem::current_path(ec).string()
+                : std::filesystem::absolute(args.root, ec).lexically_normal().string();
   in.tool_version = lint::tool_version();
   const lint::Format format = args.format == "json"    ? lint::Format::json
                               : args.format == "sarif" ? lint::Format::sarif
@@ -69,8 +71,8 @@ int run_lint_command(const LintArgs& args) {
   if (args.timing) {
     double parse = 0;
     for (const lint::FileResult& f : result.files) {
-      fmt::print(stderr, "{}: parse {:.3f} s, checks {:.3f} s\n", lint::relative_to(f.file, in.root),
-                 f.parse_seconds, f.check_seconds);
+      fmt::print(stderr, "{}: parse {:.3f} s, checks {:.3f} s\n",
+                 lint::relative_to(f.file, in.root), f.parse_seconds, f.check_seconds);
       parse += f.parse_seconds;
     }
     fmt::print(stderr, "total: {} files, parse {:.3f} s (sum), wall {:.3f} s with -j {}\n",
@@ -97,7 +99,8 @@ void add_lint_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("-p,--build-dir", args->options.build_dir,
                   "Build directory containing compile_commands.json")
       ->required(false);
-  cmd->add_option("files", args->options.files, "Source files to lint (default: all in the database)");
+  cmd->add_option("files", args->options.files,
+                  "Source files to lint (default: all in the database)");
   cmd->add_option("-j,--jobs", args->options.jobs, "Translation units parsed in parallel")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--format", args->format, "Output format: text (clang-tidy style), json, sarif")

@@ -38,13 +38,17 @@ SourceLoc location_of(CXSourceLocation loc) {
   return out;
 }
 
-SourceLoc location_of(CXCursor c) { return location_of(clang_getCursorLocation(c)); }
+SourceLoc location_of(CXCursor c) {
+  return location_of(clang_getCursorLocation(c));
+}
 
 bool in_system_header(CXCursor c) {
   return clang_Location_isInSystemHeader(clang_getCursorLocation(c)) != 0;
 }
 
-bool is_null(CXCursor c) { return clang_Cursor_isNull(c) != 0; }
+bool is_null(CXCursor c) {
+  return clang_Cursor_isNull(c) != 0;
+}
 
 std::string qualified_name(CXCursor decl) {
   if (is_null(decl)) return {};
@@ -54,7 +58,8 @@ std::string qualified_name(CXCursor decl) {
   while (!is_null(p) && !clang_isTranslationUnit(clang_getCursorKind(p)) &&
          !clang_isInvalid(clang_getCursorKind(p))) {
     const CXCursorKind k = clang_getCursorKind(p);
-    if (k == CXCursor_LinkageSpec || (k == CXCursor_Namespace && clang_Cursor_isInlineNamespace(p))) {
+    if (k == CXCursor_LinkageSpec ||
+        (k == CXCursor_Namespace && clang_Cursor_isInlineNamespace(p))) {
       p = clang_getCursorSemanticParent(p);
       continue;
     }

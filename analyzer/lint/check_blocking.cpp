@@ -41,8 +41,8 @@ std::vector<Note> path_notes(const TuModel& m, const Reach& r, int body) {
     auto it = r.parent.find(b);
     if (it == r.parent.end() || it->second.from_body < 0) break;
     const CallSite& cs = m.bodies[it->second.from_body].calls[it->second.call];
-    const std::string what = cs.callee == "lambda" ? std::string("runs a lambda")
-                                                   : fmt::format("calls '{}'", cs.callee);
+    const std::string what =
+        cs.callee == "lambda" ? std::string("runs a lambda") : fmt::format("calls '{}'", cs.callee);
     notes.push_back(Note{cs.loc, fmt::format("{} here", what)});
     b = it->second.from_body;
   }
@@ -83,8 +83,9 @@ class BlockingCheck {
                             lk->second.display);
           break;
         case EntryKind::run_main:
-          how = "fiber 1 (tether::run) runs on the main thread, shared with fibers started on "
-                "ThreadLocker::main()";
+          how =
+              "fiber 1 (tether::run) runs on the main thread, shared with fibers started on "
+              "ThreadLocker::main()";
           break;
         default:
           continue;

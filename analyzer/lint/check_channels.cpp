@@ -48,7 +48,9 @@ std::string entry_description(const Entry& e) {
   return "entry";
 }
 
-bool blocking(ChanOpKind k) { return k == ChanOpKind::send || k == ChanOpKind::recv; }
+bool blocking(ChanOpKind k) {
+  return k == ChanOpKind::send || k == ChanOpKind::recv;
+}
 
 }  // namespace
 
@@ -102,7 +104,8 @@ void check_channels(const TuModel& m, std::vector<Diagnostic>& out) {
           if (u.op->kind != ChanOpKind::send || !ctx[u.body].count(f)) continue;
           const ChanOp* reply = nullptr;
           for (const ChanOp& later : m.bodies[u.body].chan_ops)
-            if (later.order > u.op->order && later.kind == ChanOpKind::recv && !reply) reply = &later;
+            if (later.order > u.op->order && later.kind == ChanOpKind::recv && !reply)
+              reply = &later;
           if (chan.capacity != 0 && !reply) continue;  // buffered and no wait: a self-queued job
           Diagnostic d;
           d.rule = std::string(kSelfRequest);
@@ -116,8 +119,8 @@ void check_channels(const TuModel& m, std::vector<Diagnostic>& out) {
           d.notes.push_back(Note{e.site, entry_description(e)});
           for (Note& n : path_notes(m, reach[f], u.body)) d.notes.push_back(std::move(n));
           d.notes.push_back(
-              Note{first_recv->loc, fmt::format("the same fiber receives from '{}' here",
-                                                chan.display)});
+              Note{first_recv->loc,
+                   fmt::format("the same fiber receives from '{}' here", chan.display)});
           if (reply && chan.capacity != 0)
             d.notes.push_back(Note{reply->loc, "and waits for the reply here"});
           out.push_back(std::move(d));
@@ -155,19 +158,19 @@ void check_channels(const TuModel& m, std::vector<Diagnostic>& out) {
     const Use* first = nullptr;
     for (const Use& u : list) {
       if (!blocking(u.op->kind)) continue;
-      if (!first || (u.body == first->body ? u.op->order < first->op->order
-                                           : u.op->loc < first->op->loc))
+      if (!first ||
+          (u.body == first->body ? u.op->order < first->op->order : u.op->loc < first->op->loc))
         first = &u;
     }
     Diagnostic d;
     d.rule = std::string(kUnbufferedSelfDeadlock);
     d.loc = first->op->loc;
     const bool is_send = first->op->kind == ChanOpKind::send;
-    d.message = fmt::format(
-        "channel '{}' is unbuffered and {}: this {} waits forever for a {}", chan.display, who,
-        is_send ? "send" : "receive", is_send ? "receiver" : "sender");
-    d.notes.push_back(Note{chan.decl, fmt::format("'{}' declared here with capacity 0",
-                                                  chan.display)});
+    d.message = fmt::format("channel '{}' is unbuffered and {}: this {} waits forever for a {}",
+                            chan.display, who, is_send ? "send" : "receive",
+                            is_send ? "receiver" : "sender");
+    d.notes.push_back(
+        Note{chan.decl, fmt::format("'{}' declared here with capacity 0", chan.display)});
     for (const Use& u : list) {
       if (&u == first || !blocking(u.op->kind) || u.op->kind == first->op->kind) continue;
       d.notes.push_back(Note{u.op->loc, fmt::format("the same fiber {} it here",

@@ -14,12 +14,13 @@ namespace {
 
 struct Edge {
   HeldLock first, second;
-  std::string where;        // the function
-  std::vector<Note> via;    // calls between taking `first` and `second`
+  std::string where;      // the function
+  std::vector<Note> via;  // calls between taking `first` and `second`
 };
 
 // Every lock a body takes, directly or in what it calls, with the call path.
-void acquired_by(const TuModel& m, int body, std::vector<std::pair<HeldLock, std::vector<Note>>>& out) {
+void acquired_by(const TuModel& m, int body,
+                 std::vector<std::pair<HeldLock, std::vector<Note>>>& out) {
   Reach r = reach_from(m, body);
   for (const auto& [b, step] : r.parent) {
     for (const Acquire& a : m.bodies[b].acquires) out.emplace_back(a.lock, path_notes(m, r, b));
@@ -43,8 +44,8 @@ void check_lock_order(const TuModel& m, std::vector<Diagnostic>& out) {
       acquired_by(m, cs.target, taken);
       for (const HeldLock& h : cs.locks_held) {
         for (const auto& [lock, path] : taken) {
-          std::vector<Note> via{Note{cs.loc, fmt::format("calls '{}' here while holding '{}'",
-                                                         cs.callee, h.display)}};
+          std::vector<Note> via{Note{
+              cs.loc, fmt::format("calls '{}' here while holding '{}'", cs.callee, h.display)}};
           via.insert(via.end(), path.begin(), path.end());
           add(Edge{h, lock, b.name, std::move(via)});
         }
@@ -70,13 +71,14 @@ void check_lock_order(const TuModel& m, std::vector<Diagnostic>& out) {
         "'{}' while holding '{}'; run together, each can wait for the other",
         here.second.display, here.first.display, here.where, other.where, other.second.display,
         other.first.display);
-    d.notes.push_back(Note{here.first.acquired, fmt::format("'{}' acquired here", here.first.display)});
+    d.notes.push_back(
+        Note{here.first.acquired, fmt::format("'{}' acquired here", here.first.display)});
     d.notes.insert(d.notes.end(), here.via.begin(), here.via.end());
     d.notes.push_back(Note{other.first.acquired,
                            fmt::format("other path: '{}' acquired here", other.first.display)});
     d.notes.insert(d.notes.end(), other.via.begin(), other.via.end());
-    d.notes.push_back(Note{other.second.acquired,
-                           fmt::format("then '{}' acquired here", other.second.display)});
+    d.notes.push_back(
+        Note{other.second.acquired, fmt::format("then '{}' acquired here", other.second.display)});
     out.push_back(std::move(d));
   }
 }

@@ -25,7 +25,10 @@ std::vector<std::string> split_command_line(const std::string& command) {
   for (std::size_t i = 0; i < command.size(); ++i) {
     const char c = command[i];
     if (quote == '\'') {
-      if (c == '\'') quote = 0; else cur += c;
+      if (c == '\'')
+        quote = 0;
+      else
+        cur += c;
     } else if (quote == '"') {
       if (c == '"') {
         quote = 0;
@@ -87,12 +90,12 @@ CompilationDatabase CompilationDatabase::parse(const std::string& text, const st
     }
     std::string what = e.what();
     if (auto p = what.find("syntax error"); p != std::string::npos) what = what.substr(p);
-    throw DatabaseError(fmt::format("{}:{}:{}: malformed compilation database: {}", path, line,
-                                    col, what));
+    throw DatabaseError(
+        fmt::format("{}:{}:{}: malformed compilation database: {}", path, line, col, what));
   }
   if (!j.is_array())
-    throw DatabaseError(fmt::format("{}: malformed compilation database: expected a JSON array",
-                                    path));
+    throw DatabaseError(
+        fmt::format("{}: malformed compilation database: expected a JSON array", path));
   for (std::size_t i = 0; i < j.size(); ++i) {
     const auto& e = j[i];
     auto bad = [&](const std::string& what) {

@@ -13,7 +13,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -123,9 +124,10 @@ Config parse_config(std::string_view text, const std::string& path) {
         fail(fmt::format("'{}' must be true or false, got '{}'", key, v));
       }
     } else {
-      fail(fmt::format("unknown key '{}' (known: disable, blocking-functions, "
-                       "sys-calls-are-blocking)",
-                       key));
+      fail(
+          fmt::format("unknown key '{}' (known: disable, blocking-functions, "
+                      "sys-calls-are-blocking)",
+                      key));
     }
   }
   for (const std::string& d : cfg.disabled) {
@@ -162,7 +164,7 @@ std::shared_ptr<const Config> ConfigFinder::for_dir(const std::string& dir) {
   } else {
     const fs::path parent = fs::path(dir).parent_path();
     cfg = (parent.empty() || parent == fs::path(dir)) ? std::make_shared<const Config>()
-                                                       : for_dir(parent.string());
+                                                      : for_dir(parent.string());
   }
   by_dir_[dir] = cfg;
   return cfg;

@@ -23,7 +23,9 @@ CXCursor find_call(CXCursor c) {
   return clang_getNullCursor();
 }
 
-bool is_ref_kind(CXCursorKind k) { return k >= CXCursor_FirstRef && k <= CXCursor_LastRef; }
+bool is_ref_kind(CXCursorKind k) {
+  return k >= CXCursor_FirstRef && k <= CXCursor_LastRef;
+}
 
 }  // namespace
 
@@ -43,10 +45,14 @@ States FlowWalker::call(CXCursor c, States in) {
   if (base_type == "tether::Chan") {
     walk_args(0);
     const std::string key = object_key(base);
-    if (m == "send") chan_op(ChanOpKind::send, key, c);
-    else if (m == "recv") chan_op(ChanOpKind::recv, key, c);
-    else if (m == "try_send" || m == "try_recv") chan_op(ChanOpKind::nonblocking, key, c);
-    else if (m == "close") chan_op(ChanOpKind::close, key, c);
+    if (m == "send")
+      chan_op(ChanOpKind::send, key, c);
+    else if (m == "recv")
+      chan_op(ChanOpKind::recv, key, c);
+    else if (m == "try_send" || m == "try_recv")
+      chan_op(ChanOpKind::nonblocking, key, c);
+    else if (m == "close")
+      chan_op(ChanOpKind::close, key, c);
     return in;
   }
   bool select_case = false;
@@ -62,8 +68,8 @@ States FlowWalker::call(CXCursor c, States in) {
     const std::string gkey = object_key(base);
     auto it = guard_mutex_.find(gkey);
     if (it != guard_mutex_.end() && (m == "unlock" || m == "release")) {
-      return release(std::move(in), it->second.lock.key, it->second.lock.display,
-                     it->second.kind, loc, gkey);
+      return release(std::move(in), it->second.lock.key, it->second.lock.display, it->second.kind,
+                     loc, gkey);
     }
     if (it != guard_mutex_.end() && m == "lock") {
       HeldLock l = it->second.lock;
@@ -151,7 +157,8 @@ States FlowWalker::call(CXCursor c, States in) {
       op.kind == LockKind::read ? op.key.substr(0, op.key.size() - 2) : op.key;
   switch (op.op) {
     case LockOp::acquire:
-      return acquire(std::move(in), HeldLock{op.key, op.display, loc}, order_key, op.kind, false, {});
+      return acquire(std::move(in), HeldLock{op.key, op.display, loc}, order_key, op.kind, false,
+                     {});
     case LockOp::release:
       return release(std::move(in), op.key, op.display, op.kind, loc);
     case LockOp::try_acquire:
@@ -189,7 +196,8 @@ States FlowWalker::var_decl(CXCursor c, States in) {
   const SourceLoc loc = location_of(c);
   std::string tag;  // defer_lock / try_to_lock / adopt_lock
   if (nargs >= 2) {
-    const std::string t = record_name(clang_getCursorType(clang_Cursor_getArgument(ctor, nargs - 1)));
+    const std::string t =
+        record_name(clang_getCursorType(clang_Cursor_getArgument(ctor, nargs - 1)));
     if (t == "std::defer_lock_t" || t == "std::try_to_lock_t" || t == "std::adopt_lock_t") tag = t;
   }
   const int mutexes = type == "std::scoped_lock" ? nargs - (tag.empty() ? 0 : 1) : 1;
@@ -225,8 +233,8 @@ States FlowWalker::var_decl(CXCursor c, States in) {
       CallSite cs;
       cs.loc = loc;
       cs.callee = type;
-      cs.blocking = fmt::format("{} locks {} '{}', which blocks the OS thread", type, mtype,
-                                l.display);
+      cs.blocking =
+          fmt::format("{} locks {} '{}', which blocks the OS thread", type, mtype, l.display);
       record_call(std::move(cs), in);
     }
     in = acquire(std::move(in), l, order_key, kind, true, key, i == 0);

@@ -55,7 +55,8 @@ States FlowWalker::expr(CXCursor c, States in) {
       }
       break;
     default:
-      if (clang_getCursorKind(c) >= CXCursor_FirstStmt && clang_getCursorKind(c) <= CXCursor_LastStmt)
+      if (clang_getCursorKind(c) >= CXCursor_FirstStmt &&
+          clang_getCursorKind(c) <= CXCursor_LastStmt)
         return stmt(c, std::move(in));
       break;
   }
@@ -81,11 +82,16 @@ FlowWalker::LockOp FlowWalker::classify_lock(CXCursor call, const std::string& q
   bool is_std = false;
   if (!lock_kind_of(type, op.kind, is_std)) return op;
   op.std_mutex = is_std;
-  if (m == "lock") op.op = LockOp::acquire;
-  else if (m == "unlock") op.op = LockOp::release;
-  else if (m == "try_lock" || m == "try_lock_for" || m == "try_lock_until") op.op = LockOp::try_acquire;
-  else if (m == "rlock" || m == "lock_shared") op.op = LockOp::acquire, op.kind = LockKind::read;
-  else if (m == "runlock" || m == "unlock_shared") op.op = LockOp::release, op.kind = LockKind::read;
+  if (m == "lock")
+    op.op = LockOp::acquire;
+  else if (m == "unlock")
+    op.op = LockOp::release;
+  else if (m == "try_lock" || m == "try_lock_for" || m == "try_lock_until")
+    op.op = LockOp::try_acquire;
+  else if (m == "rlock" || m == "lock_shared")
+    op.op = LockOp::acquire, op.kind = LockKind::read;
+  else if (m == "runlock" || m == "unlock_shared")
+    op.op = LockOp::release, op.kind = LockKind::read;
   else if (m == "try_rlock" || m.starts_with("try_lock_shared"))
     op.op = LockOp::try_acquire, op.kind = LockKind::read;
   if (op.kind == LockKind::read) op.key += "#r";
@@ -174,11 +180,13 @@ void FlowWalker::record_call(CallSite cs, const States& at) {
     v.push_back(h);
   };
   for (const FlowState& s : at)
-    for (const Held& h : s.held) add(h.kind == LockKind::locker ? cs.lockers_held : cs.locks_held, h.lock);
+    for (const Held& h : s.held)
+      add(h.kind == LockKind::locker ? cs.lockers_held : cs.locks_held, h.lock);
   cs.in_loop = loop_depth_ > 0;
   if (!at.empty()) {
     for (const std::string& r : at.front().released) {
-      if (std::all_of(at.begin(), at.end(), [&](const FlowState& s) { return s.released.count(r); }))
+      if (std::all_of(at.begin(), at.end(),
+                      [&](const FlowState& s) { return s.released.count(r); }))
         cs.lockers_released.push_back(r);
     }
   }
@@ -237,7 +245,8 @@ States FlowWalker::acquire(States in, const HeldLock& l, const std::string& orde
                     : fmt::format("'{}' is locked twice on this path; a non-recursive lock "
                                   "waits for itself",
                                   l.display),
-               same ? std::vector<Note>{} : std::vector<Note>{Note{h.lock.acquired, "first locked here"}},
+               same ? std::vector<Note>{}
+                    : std::vector<Note>{Note{h.lock.acquired, "first locked here"}},
                false, false);
         double_locked_.insert(l.key);
         break;

@@ -25,8 +25,8 @@ bool starts_with_else(const std::string& text, std::size_t pos) {
       pos += 2;
     } else {
       return text.compare(pos, 4, "else") == 0 &&
-             (pos + 4 >= text.size() || !(std::isalnum(static_cast<unsigned char>(text[pos + 4])) ||
-                                          text[pos + 4] == '_'));
+             (pos + 4 >= text.size() ||
+              !(std::isalnum(static_cast<unsigned char>(text[pos + 4])) || text[pos + 4] == '_'));
     }
   }
   return false;
@@ -38,14 +38,19 @@ bool is_true_literal(CXCursor c) {
   if (k != CXCursor_CXXBoolLiteralExpr && k != CXCursor_IntegerLiteral) return false;
   CXEvalResult r = clang_Cursor_Evaluate(c);
   if (!r) return false;
-  const bool yes = clang_EvalResult_getKind(r) == CXEval_Int && clang_EvalResult_getAsLongLong(r) != 0;
+  const bool yes =
+      clang_EvalResult_getKind(r) == CXEval_Int && clang_EvalResult_getAsLongLong(r) != 0;
   clang_EvalResult_dispose(r);
   return yes;
 }
 
-bool is_stmt_kind(CXCursorKind k) { return k >= CXCursor_FirstStmt && k <= CXCursor_LastStmt; }
+bool is_stmt_kind(CXCursorKind k) {
+  return k >= CXCursor_FirstStmt && k <= CXCursor_LastStmt;
+}
 
-std::string describe(const Held& h) { return fmt::format("'{}'", h.lock.display); }
+std::string describe(const Held& h) {
+  return fmt::format("'{}'", h.lock.display);
+}
 
 }  // namespace
 
@@ -104,8 +109,8 @@ void FlowWalker::finish(const States& normal_exit, const SourceLoc& end) {
         reported.insert(h.lock.acquired);
         const bool is_return = !(where == end);
         misuse(h.lock.key, h.lock.acquired,
-               fmt::format("{} is {} here but not released on {} path out of '{}'",
-                           describe(h), h.kind == LockKind::locker ? "locked" : "acquired",
+               fmt::format("{} is {} here but not released on {} path out of '{}'", describe(h),
+                           h.kind == LockKind::locker ? "locked" : "acquired",
                            is_return ? "a" : "the fall-through", fn),
                {Note{where, is_return ? "the path leaves the function here with the lock held"
                                       : "the function ends here with the lock held"}},
@@ -231,7 +236,8 @@ States FlowWalker::if_stmt(CXCursor c, States in) {
   if (k.size() >= 3) {
     CXSourceRange r = clang_getCursorExtent(k[k.size() - 2]);
     const SourceLoc l = location_of(clang_getRangeEnd(r));
-    has_else = starts_with_else(ctx_.text.file(l.file), SourceText::offset_of(clang_getRangeEnd(r)));
+    has_else =
+        starts_with_else(ctx_.text.file(l.file), SourceText::offset_of(clang_getRangeEnd(r)));
   }
   const std::size_t then_i = has_else ? k.size() - 2 : k.size() - 1;
   ++scope_;  // the condition's variables live in the if's own scope
@@ -247,9 +253,10 @@ States FlowWalker::if_stmt(CXCursor c, States in) {
   const CXCursor saved_cond = if_cond_call_;
   if_cond_call_ = cond;
   for (std::size_t i = 0; i < then_i; ++i) {
-    if (clang_getCursorKind(k[i]) == CXCursor_DeclStmt || clang_getCursorKind(k[i]) == CXCursor_VarDecl)
+    if (clang_getCursorKind(k[i]) == CXCursor_DeclStmt ||
+        clang_getCursorKind(k[i]) == CXCursor_VarDecl)
       in = clang_getCursorKind(k[i]) == CXCursor_VarDecl ? var_decl(k[i], std::move(in))
-                                                          : stmt(k[i], std::move(in));
+                                                         : stmt(k[i], std::move(in));
     else
       in = expr(k[i], std::move(in));
   }

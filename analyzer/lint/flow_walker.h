@@ -122,7 +122,7 @@ class FlowWalker {
     std::string order_key;
     LockKind kind;
   };
-  std::map<std::string, GuardInfo> guard_mutex_;  // guard variable -> the lock it manages
+  std::map<std::string, GuardInfo> guard_mutex_;   // guard variable -> the lock it manages
   CXCursor if_cond_call_ = clang_getNullCursor();  // a try_lock() that is an if condition
 };
 

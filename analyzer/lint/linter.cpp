@@ -82,9 +82,10 @@ void lint_one(CXIndex index, const CompileCommand& cmd, const std::string& resou
     d.rule = std::string(kCompileError);
     d.severity = Severity::error;
     d.loc = SourceLoc{cmd.file, 0, 0};
-    d.message = fmt::format("libclang could not parse this file (error {}); check its compile "
-                            "command in the database",
-                            static_cast<int>(err));
+    d.message = fmt::format(
+        "libclang could not parse this file (error {}); check its compile "
+        "command in the database",
+        static_cast<int>(err));
     r.compiled = false;
     r.diagnostics.push_back(std::move(d));
     return;
@@ -128,8 +129,12 @@ void apply_suppressions(FileResult& r, const Config& config) {
 
 }  // namespace
 
-std::string default_resource_dir() { return TETHER_CLANG_RESOURCE_DIR; }
-std::string tool_version() { return TETHER_LINT_VERSION; }
+std::string default_resource_dir() {
+  return TETHER_CLANG_RESOURCE_DIR;
+}
+std::string tool_version() {
+  return TETHER_LINT_VERSION;
+}
 
 LintResult run_lint(const LintOptions& options) {
   CompilationDatabase db;
@@ -168,7 +173,8 @@ LintResult run_lint(const LintOptions& options) {
       throw LintError(fmt::format("--disable: unknown rule '{}'", d));
   std::vector<Config> configs;
   try {
-    if (!options.config_file.empty()) fixed = std::make_shared<Config>(load_config_file(options.config_file));
+    if (!options.config_file.empty())
+      fixed = std::make_shared<Config>(load_config_file(options.config_file));
     for (const CompileCommand& c : todo) {
       Config cfg = fixed ? *fixed : *finder.for_file(c.file);
       cfg.merge(extra);

@@ -27,13 +27,13 @@ struct HeldLock {
 
 struct CallSite {
   SourceLoc loc;
-  std::string callee;        // qualified name, or "lambda" for a lambda invoked here
-  std::string target_usr;    // callee USR (resolved to `target` after the walk)
-  int target = -1;           // index of the callee's body in this TU, -1 if none
-  std::string blocking;      // why it blocks its OS thread; empty if it does not
-  std::vector<HeldLock> lockers_held;   // ThreadLockers this fiber is locked to here (some path)
+  std::string callee;                  // qualified name, or "lambda" for a lambda invoked here
+  std::string target_usr;              // callee USR (resolved to `target` after the walk)
+  int target = -1;                     // index of the callee's body in this TU, -1 if none
+  std::string blocking;                // why it blocks its OS thread; empty if it does not
+  std::vector<HeldLock> lockers_held;  // ThreadLockers this fiber is locked to here (some path)
   std::vector<std::string> lockers_released;  // lockers unlocked on every path before here
-  std::vector<HeldLock> locks_held;     // mutexes held here (some path)
+  std::vector<HeldLock> locks_held;           // mutexes held here (some path)
   bool in_loop = false;
 };
 
@@ -73,8 +73,8 @@ enum class EntryKind {
 struct Entry {
   EntryKind kind;
   int body = -1;
-  int spawner = -1;   // body containing the spawn site (-1 for main)
-  SourceLoc site;     // where it is started
+  int spawner = -1;  // body containing the spawn site (-1 for main)
+  SourceLoc site;    // where it is started
   std::string locker_key;
   std::string locker_display;
   bool multi = false;      // may start more than once (in a loop, or from a helper)

@@ -13,42 +13,70 @@ namespace {
 
 // libc calls that block the calling OS thread (the runtime's tether::sys::
 // wrappers are the fiber-aware alternative).
-constexpr std::array<std::string_view, 38> kLibcBlocking{
-    "read",           "write",          "pread",         "pwrite",        "readv",
-    "writev",         "recv",           "recvfrom",      "recvmsg",       "send",
-    "sendto",         "sendmsg",        "accept",        "accept4",       "connect",
-    "poll",           "ppoll",          "select",        "pselect",       "epoll_wait",
-    "epoll_pwait",    "sleep",          "usleep",        "nanosleep",     "clock_nanosleep",
-    "pthread_mutex_lock", "pthread_cond_wait", "pthread_cond_timedwait", "pthread_join",
-    "pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "sem_wait", "sem_timedwait", "wait",
-    "waitpid",        "waitid",         "flock",         "msgrcv"};
+constexpr std::array<std::string_view, 38> kLibcBlocking{"read",
+                                                         "write",
+                                                         "pread",
+                                                         "pwrite",
+                                                         "readv",
+                                                         "writev",
+                                                         "recv",
+                                                         "recvfrom",
+                                                         "recvmsg",
+                                                         "send",
+                                                         "sendto",
+                                                         "sendmsg",
+                                                         "accept",
+                                                         "accept4",
+                                                         "connect",
+                                                         "poll",
+                                                         "ppoll",
+                                                         "select",
+                                                         "pselect",
+                                                         "epoll_wait",
+                                                         "epoll_pwait",
+                                                         "sleep",
+                                                         "usleep",
+                                                         "nanosleep",
+                                                         "clock_nanosleep",
+                                                         "pthread_mutex_lock",
+                                                         "pthread_cond_wait",
+                                                         "pthread_cond_timedwait",
+                                                         "pthread_join",
+                                                         "pthread_rwlock_rdlock",
+                                                         "pthread_rwlock_wrlock",
+                                                         "sem_wait",
+                                                         "sem_timedwait",
+                                                         "wait",
+                                                         "waitpid",
+                                                         "waitid",
+                                                         "flock",
+                                                         "msgrcv"};
 
 // Standard-library members that block the OS thread.
-constexpr std::array<std::string_view, 24> kStdBlocking{
-    "std::mutex::lock",
-    "std::timed_mutex::lock",
-    "std::recursive_mutex::lock",
-    "std::recursive_timed_mutex::lock",
-    "std::shared_mutex::lock",
-    "std::shared_mutex::lock_shared",
-    "std::shared_timed_mutex::lock",
-    "std::shared_timed_mutex::lock_shared",
-    "std::condition_variable::wait",
-    "std::condition_variable::wait_for",
-    "std::condition_variable::wait_until",
-    "std::condition_variable_any::wait",
-    "std::condition_variable_any::wait_for",
-    "std::condition_variable_any::wait_until",
-    "std::future::get",
-    "std::future::wait",
-    "std::shared_future::get",
-    "std::shared_future::wait",
-    "std::thread::join",
-    "std::jthread::join",
-    "std::this_thread::sleep_for",
-    "std::this_thread::sleep_until",
-    "std::counting_semaphore::acquire",
-    "std::latch::wait"};
+constexpr std::array<std::string_view, 24> kStdBlocking{"std::mutex::lock",
+                                                        "std::timed_mutex::lock",
+                                                        "std::recursive_mutex::lock",
+                                                        "std::recursive_timed_mutex::lock",
+                                                        "std::shared_mutex::lock",
+                                                        "std::shared_mutex::lock_shared",
+                                                        "std::shared_timed_mutex::lock",
+                                                        "std::shared_timed_mutex::lock_shared",
+                                                        "std::condition_variable::wait",
+                                                        "std::condition_variable::wait_for",
+                                                        "std::condition_variable::wait_until",
+                                                        "std::condition_variable_any::wait",
+                                                        "std::condition_variable_any::wait_for",
+                                                        "std::condition_variable_any::wait_until",
+                                                        "std::future::get",
+                                                        "std::future::wait",
+                                                        "std::shared_future::get",
+                                                        "std::shared_future::wait",
+                                                        "std::thread::join",
+                                                        "std::jthread::join",
+                                                        "std::this_thread::sleep_for",
+                                                        "std::this_thread::sleep_until",
+                                                        "std::counting_semaphore::acquire",
+                                                        "std::latch::wait"};
 
 bool is_function_kind(CXCursorKind k) {
   return k == CXCursor_FunctionDecl || k == CXCursor_CXXMethod || k == CXCursor_Constructor ||
@@ -194,7 +222,8 @@ void BuildContext::register_object(CXCursor decl, const std::string& key, int lo
     // default-constructed Chan is unbuffered.
     for (CXCursor k : children(decl)) {
       CXCursor e = strip(k);
-      if (clang_getCursorKind(e) == CXCursor_TypeRef || clang_getCursorKind(e) == CXCursor_TemplateRef ||
+      if (clang_getCursorKind(e) == CXCursor_TypeRef ||
+          clang_getCursorKind(e) == CXCursor_TemplateRef ||
           clang_getCursorKind(e) == CXCursor_NamespaceRef)
         continue;
       for (int i = 0; i < 6 && clang_getCursorKind(e) != CXCursor_CallExpr; ++i) {
@@ -209,7 +238,8 @@ void BuildContext::register_object(CXCursor decl, const std::string& key, int lo
         CXCursor a = clang_Cursor_getArgument(e, 0);
         if (record_name(clang_getCursorType(a)).empty()) {
           if (CXEvalResult r = clang_Cursor_Evaluate(a)) {
-            if (clang_EvalResult_getKind(r) == CXEval_Int) ch.capacity = clang_EvalResult_getAsLongLong(r);
+            if (clang_EvalResult_getKind(r) == CXEval_Int)
+              ch.capacity = clang_EvalResult_getAsLongLong(r);
             clang_EvalResult_dispose(r);
           }
         }

@@ -12,7 +12,9 @@
 namespace tether::lint {
 namespace {
 
-std::string severity_name(Severity s) { return s == Severity::error ? "error" : "warning"; }
+std::string severity_name(Severity s) {
+  return s == Severity::error ? "error" : "warning";
+}
 
 // Source lines, read once per file.
 class Lines {
@@ -45,7 +47,8 @@ void text_entry(std::ostream& out, Lines& lines, const SourceLoc& loc, const std
   if (src.empty()) return;
   out << src << "\n";
   std::string caret;
-  for (unsigned i = 1; i < loc.column && i <= src.size(); ++i) caret += src[i - 1] == '\t' ? '\t' : ' ';
+  for (unsigned i = 1; i < loc.column && i <= src.size(); ++i)
+    caret += src[i - 1] == '\t' ? '\t' : ' ';
   out << caret << "^\n";
 }
 
@@ -135,14 +138,14 @@ void write_sarif(std::ostream& out, const ReportInput& in) {
   std::map<std::string, int> rule_index;
   for (const RuleInfo& r : all_rules()) {
     rule_index[std::string(r.id)] = static_cast<int>(rules.size());
-    rules.push_back({{"id", r.id},
-                     {"name", r.id},
-                     {"shortDescription", {{"text", r.short_description}}},
-                     {"fullDescription", {{"text", r.full_description}}},
-                     {"help", {{"text", r.help}}},
-                     {"defaultConfiguration",
-                      {{"level", r.id == kCompileError || r.id == kUnmatchedNolint ? "error"
-                                                                                    : "warning"}}}});
+    rules.push_back(
+        {{"id", r.id},
+         {"name", r.id},
+         {"shortDescription", {{"text", r.short_description}}},
+         {"fullDescription", {{"text", r.full_description}}},
+         {"help", {{"text", r.help}}},
+         {"defaultConfiguration",
+          {{"level", r.id == kCompileError || r.id == kUnmatchedNolint ? "error" : "warning"}}}});
   }
   Lines lines;
   std::map<std::string, int> occurrences;
@@ -153,7 +156,8 @@ void write_sarif(std::ostream& out, const ReportInput& in) {
     if (auto it = rule_index.find(d.rule); it != rule_index.end()) r["ruleIndex"] = it->second;
     r["level"] = severity_name(d.severity);
     r["message"] = {{"text", d.message}};
-    if (!d.loc.file.empty()) r["locations"] = nlohmann::json::array({{{"physicalLocation", physical(d.loc, in.root)}}});
+    if (!d.loc.file.empty())
+      r["locations"] = nlohmann::json::array({{{"physicalLocation", physical(d.loc, in.root)}}});
     nlohmann::json related = nlohmann::json::array();
     int id = 0;
     for (const Note& n : d.notes) {
@@ -168,8 +172,8 @@ void write_sarif(std::ostream& out, const ReportInput& in) {
     std::string src = lines.line(d.loc.file, d.loc.line);
     const auto b = src.find_first_not_of(" \t");
     src = b == std::string::npos ? "" : src.substr(b);
-    const std::string base = fmt::format("{:016x}", fnv1a(src, fnv1a(relative_to(d.loc.file, in.root),
-                                                                    fnv1a(d.rule))));
+    const std::string base =
+        fmt::format("{:016x}", fnv1a(src, fnv1a(relative_to(d.loc.file, in.root), fnv1a(d.rule))));
     r["partialFingerprints"] = {
         {"primaryLocationLineHash", fmt::format("{}:{}", base, ++occurrences[base])}};
     results.push_back(r);
@@ -177,9 +181,7 @@ void write_sarif(std::ostream& out, const ReportInput& in) {
   nlohmann::json run = {
       {"tool",
        {{"driver",
-         {{"name", "tether-lint"},
-          {"semanticVersion", in.tool_version},
-          {"rules", rules}}}}},
+         {{"name", "tether-lint"}, {"semanticVersion", in.tool_version}, {"rules", rules}}}}},
       {"results", results},
       {"columnKind", "unicodeCodePoints"}};
   if (!in.root.empty()) {

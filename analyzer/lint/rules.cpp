@@ -6,8 +6,7 @@ namespace tether::lint {
 namespace {
 
 constexpr std::array<RuleInfo, 7> kRules{{
-    {kBlockingOnSharedThread,
-     "Blocking call on a thread shared by several fibers",
+    {kBlockingOnSharedThread, "Blocking call on a thread shared by several fibers",
      "A call that blocks its OS thread (a libc syscall, std::mutex::lock, "
      "std::condition_variable::wait, std::future::get, std::thread::join, sleep, or a function "
      "declared TETHER_BLOCKING) is reached from code that runs on a ThreadLocker's thread: a "
@@ -17,21 +16,18 @@ constexpr std::array<RuleInfo, 7> kRules{{
      "Use the tether::sys:: wrapper (recorded and watched by the runtime), tether::Mutex / "
      "CondVar / Chan instead of std:: primitives, or move the call to a pool fiber with "
      "tether::go. Suppress with // NOLINT(tether-blocking-call-on-shared-thread)."},
-    {kSelfRequest,
-     "A fiber sends a request to a channel only it receives from",
+    {kSelfRequest, "A fiber sends a request to a channel only it receives from",
      "A fiber is the only receiver of a channel (a 'syscall server' loop) and, while serving, "
      "sends on that same channel and waits: nobody else will ever take the request, so the "
      "fiber waits for itself.",
      "Handle the request inline instead of sending it to yourself, or serve the channel from "
      "more than one fiber."},
-    {kLockMisuse,
-     "Lock taken twice, released without being held, or not released on some path",
+    {kLockMisuse, "Lock taken twice, released without being held, or not released on some path",
      "ThreadLocker::lock(), tether::Mutex/RWMutex and std::mutex locks must be released exactly "
      "once on every path out of the function, including early returns and throws; locking a "
      "non-recursive lock twice deadlocks (or raises tether::misuse_error).",
      "Use std::lock_guard / std::unique_lock (RAII) or release on every path."},
-    {kLockOrderInversion,
-     "Two code paths take the same two locks in opposite orders",
+    {kLockOrderInversion, "Two code paths take the same two locks in opposite orders",
      "Within one translation unit, one path acquires lock A then B while another acquires B "
      "then A. If both run at the same time, each can hold one lock and wait for the other.",
      "Take the locks in one global order, or together with std::scoped_lock / std::lock."},
@@ -41,13 +37,11 @@ constexpr std::array<RuleInfo, 7> kRules{{
      "one fiber is the only user of the channel, its first blocking send or receive waits "
      "forever.",
      "Give the channel a buffer, or hand the other side to another fiber."},
-    {kCompileError,
-     "The file did not compile",
+    {kCompileError, "The file did not compile",
      "libclang reported an error while parsing the translation unit; the checks ran on what "
      "parsed, and may have missed findings.",
      "Fix the compile error, or the compile command in compile_commands.json."},
-    {kUnmatchedNolint,
-     "NOLINTBEGIN without a matching NOLINTEND (or the reverse)",
+    {kUnmatchedNolint, "NOLINTBEGIN without a matching NOLINTEND (or the reverse)",
      "A NOLINTBEGIN region that is never closed, or a NOLINTEND without a NOLINTBEGIN, "
      "suppresses nothing; clang-tidy reports the same mistake.",
      "Add the missing NOLINTEND / NOLINTBEGIN comment with the same rule list."},
@@ -55,7 +49,9 @@ constexpr std::array<RuleInfo, 7> kRules{{
 
 }  // namespace
 
-std::span<const RuleInfo> all_rules() { return kRules; }
+std::span<const RuleInfo> all_rules() {
+  return kRules;
+}
 
 const RuleInfo* find_rule(std::string_view id) {
   for (const RuleInfo& r : kRules)

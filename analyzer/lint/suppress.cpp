@@ -19,12 +19,16 @@ std::string_view comment_of(std::string_view line) {
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
     const char c = line[i];
     if (quote) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
       continue;
     }
-    if (c == '"' || c == '\'') quote = c;
-    else if (c == '/' && (line[i + 1] == '/' || line[i + 1] == '*')) return line.substr(i + 2);
+    if (c == '"' || c == '\'')
+      quote = c;
+    else if (c == '/' && (line[i + 1] == '/' || line[i + 1] == '*'))
+      return line.substr(i + 2);
   }
   // A line inside a block comment started earlier: look at the whole line.
   return {};
@@ -96,7 +100,8 @@ Suppressions Suppressions::parse(std::string_view text, const std::string& file)
     std::string_view comment = comment_of(line);
     if (!comment.empty()) {
       const Marker m = find_marker(comment, static_cast<std::size_t>(comment.data() - line.data()));
-      const std::vector<std::string> rules = m.has_list ? split_rules(m.list) : std::vector<std::string>{};
+      const std::vector<std::string> rules =
+          m.has_list ? split_rules(m.list) : std::vector<std::string>{};
       switch (m.kind) {
         case Marker::same_line:
           s.ranges_.push_back(Range{lineno, lineno, rules});

@@ -17,7 +17,8 @@ TEST(CompilationDb, ParsesArgumentsAndCommand) {
   auto db = CompilationDatabase::parse(R"([
     {"directory": "/src/build", "file": "../a.cpp", "arguments": ["clang++", "-c", "../a.cpp"]},
     {"directory": "/src", "file": "/src/b.cpp", "command": "g++ -Iinc -o b.o -c b.cpp"}
-  ])", "db.json");
+  ])",
+                                       "db.json");
   ASSERT_EQ(db.commands().size(), 2u);
   EXPECT_EQ(db.commands()[0].file, "/src/a.cpp");
   EXPECT_EQ(db.commands()[1].argv, (V{"g++", "-Iinc", "-o", "b.o", "-c", "b.cpp"}));
@@ -28,10 +29,12 @@ TEST(CompilationDb, ParsesArgumentsAndCommand) {
 
 TEST(CompilationDb, ErrorsNameThePlace) {
   try {
-    CompilationDatabase::parse("[\n  {\"directory\": \"/x\",\n   \"file\": }\n]", "b/compile_commands.json");
+    CompilationDatabase::parse("[\n  {\"directory\": \"/x\",\n   \"file\": }\n]",
+                               "b/compile_commands.json");
     FAIL();
   } catch (const DatabaseError& e) {
-    EXPECT_NE(std::string(e.what()).find("b/compile_commands.json:3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("b/compile_commands.json:3:"), std::string::npos)
+        << e.what();
   }
   try {
     CompilationDatabase::parse(R"([{"directory": "/x", "file": "a.cpp"}])", "db");

@@ -46,7 +46,8 @@ TEST(Config, ErrorsNameFileAndLine) {
 
 TEST(Config, FinderUsesTheNearestFileUpward) {
   namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("tether-lint-cfg-" + std::to_string(::getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("tether-lint-cfg-" + std::to_string(::getpid()));
   fs::create_directories(root / "a" / "b" / "c");
   std::ofstream(root / "a" / ConfigFinder::kFileName) << "disable: [tether-lock-misuse]\n";
   std::ofstream(root / "a" / "b" / "c" / ConfigFinder::kFileName) << "blocking-functions: [x]\n";

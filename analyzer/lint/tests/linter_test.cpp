@@ -75,7 +75,8 @@ TEST_F(LinterTest, DisabledRuleAndNolint) {
   o.disabled = {"tether-lock-*"};
   EXPECT_EQ(run_lint(o).exit_code, 0);
   std::string text = kDoubleLock;
-  text.replace(text.find("  m.lock();\n  m.unlock"), 11, "  m.lock();  // NOLINT(tether-lock-misuse)\n");
+  text.replace(text.find("  m.lock();\n  m.unlock"), 11,
+               "  m.lock();  // NOLINT(tether-lock-misuse)\n");
   add("b.cpp", text);
   LintOptions only_b = options();
   only_b.files = {(dir_ / "b.cpp").string()};

@@ -46,7 +46,8 @@ TEST(Suppressions, BeginEndRegion) {
 
 TEST(Suppressions, UnmatchedBeginAndEndAreReported) {
   auto s = Suppressions::parse(
-      "// NOLINTBEGIN(tether-lock-misuse)\nb();\n// NOLINTEND(tether-self-request)\nc();\n", "f.cpp");
+      "// NOLINTBEGIN(tether-lock-misuse)\nb();\n// NOLINTEND(tether-self-request)\nc();\n",
+      "f.cpp");
   // The END names another list: it closes nothing, and the BEGIN stays open.
   EXPECT_FALSE(s.suppressed(2, "tether-lock-misuse"));
   ASSERT_EQ(s.errors().size(), 2u);
