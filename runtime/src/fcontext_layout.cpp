@@ -163,7 +163,8 @@ ProbeState* g_probe_state = nullptr;
 
 // Runs on the probe stack while the probing context is parked: decode its
 // block, then prove the decoding by unwinding out of the probe.
-void probe_entry(ctx::transfer_t t) {
+// Reads the parked context's saved block on another stack: not instrumented.
+__attribute__((no_sanitize("address"))) void probe_entry(ctx::transfer_t t) {
   ProbeState& ps = *g_probe_state;
   san_after_switch(ps.probe_san);
   const auto block = reinterpret_cast<std::uintptr_t>(t.fctx);
