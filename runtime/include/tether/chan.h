@@ -10,7 +10,9 @@
 // N values wait. Blocked senders and receivers are served in FIFO order.
 // close() wakes every blocked receiver (they get nullopt once the buffer is
 // drained); sending on or closing a closed channel raises misuse_error.
-// Element types may be move-only. Chan is a handle: copies refer to the same
+// Element types may be move-only; their move constructor must not throw (it
+// runs under the channel's spin lock: a throwing move ends the program).
+// Chan is a handle: copies refer to the same
 // channel, which lives while any handle (or a blocked operation) does.
 //
 // Every operation records the calling fiber's wait state (chan send / chan

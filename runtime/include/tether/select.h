@@ -67,6 +67,9 @@ int select_core(SelectCaseRef* cases, std::size_t n, std::source_location site);
 
 template <class T, class F>
 class RecvCase {
+  static_assert(std::is_invocable_v<F&, std::optional<T>> || std::is_invocable_v<F&>,
+                "a recv case's function takes std::optional<T> (nullopt: closed) or nothing");
+
  public:
   RecvCase(const Chan<T>& ch, F fn, std::source_location site)
       : chan_(ch.core()), fn_(std::move(fn)), site_(site) {}
@@ -97,6 +100,8 @@ class RecvCase {
 
 template <class T, class F>
 class SendCase {
+  static_assert(std::is_invocable_v<F&>, "a send case's function takes no arguments");
+
  public:
   SendCase(const Chan<T>& ch, T value, F fn, std::source_location site)
       : chan_(ch.core()), value_(std::move(value)), fn_(std::move(fn)), site_(site) {}
