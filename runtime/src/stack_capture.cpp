@@ -415,6 +415,7 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       if (g_slots[i].used) slots.push_back(i);
     }
     answered.assign(slots.size(), false);
+    cap.threads.resize(slots.size());
     slot_fiber.assign(slots.size(), nullptr);
     const int self = tls_slot;
 
@@ -503,11 +504,11 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       }
     }
 
-    // Threads' states, while they are still held.
+    // Threads' states, while they are still held (no allocation here: a
+    // stopped thread may hold a malloc lock; the names are copied later).
     for (std::size_t k = 0; k < slots.size(); ++k) {
       Slot& s = g_slots[slots[k]];
-      ThreadSnapshot t;
-      t.name = s.worker->name;
+      ThreadSnapshot& t = cap.threads[k];
       t.tid = s.worker->tid.load(std::memory_order_relaxed);
       t.is_pool = s.worker->kind == Worker::pool;
       if (slots[k] == self) {
@@ -520,7 +521,6 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       } else {
         t.answered = false;
       }
-      cap.threads.push_back(std::move(t));
     }
 
     // 4. Release everyone.
@@ -530,6 +530,8 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       s.release.store(gen, std::memory_order_release);
       futex_wake(&s.release);
     }
+
+    for (std::size_t k = 0; k < slots.size(); ++k) cap.threads[k].name = g_slots[slots[k]].worker->name;
 
     // Wait states (seqlocked: read once their writers can run again).
     for (std::size_t j = 0; j < fibers.size(); ++j) {
