@@ -1,6 +1,7 @@
 // DeadlockWatchdog: the thread that runs the detector while the program runs.
 //
-// Every TETHER_DETECT_MS (default 100; 0 turns it off) it takes a snapshot
+// Every TETHER_DETECT_MS (default 100; 0 turns it off; longer when a look at
+// a big program takes more than a tenth of that) it takes a snapshot
 // and looks for deadlocked fibers; a finding is believed only if a second
 // snapshot 10 ms later shows the same fibers in the same, unchanged wait
 // states (snapshots are not atomic). Each deadlock is reported once, on
