@@ -57,7 +57,8 @@ int run(const std::vector<std::string>& args, std::chrono::seconds timeout) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
-      std::fprintf(stderr, "chromium did not finish in %lld s\n", static_cast<long long>(timeout.count()));
+      std::fprintf(stderr, "chromium did not finish in %lld s\n",
+                   static_cast<long long>(timeout.count()));
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -104,16 +105,18 @@ int main() {
   const fs::path dir = tmpl;
   int rc = 1;
   try {
-    const auto snap = tether::graph::read_snapshot(TETHER_VIZ_CASES_DIR "/snapshots/shared_thread_syscall.json");
-    const std::string svg =
-        tether::viz::render(tether::viz::to_dot(tether::graph::WaitGraph(snap)), tether::viz::Format::svg);
+    const auto snap =
+        tether::graph::read_snapshot(TETHER_VIZ_CASES_DIR "/snapshots/shared_thread_syscall.json");
+    const std::string svg = tether::viz::render(tether::viz::to_dot(tether::graph::WaitGraph(snap)),
+                                                tether::viz::Format::svg);
     std::ofstream(dir / "graph.svg", std::ios::binary) << svg;
     const fs::path shot = dir / "shot.png";
-    const int status = run({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--user-data-dir=" + (dir / "profile").string(), "--hide-scrollbars",
-                            "--window-size=1400,1000", "--screenshot=" + shot.string(),
-                            "file://" + (dir / "graph.svg").string()},
-                           std::chrono::seconds(90));
+    const int status =
+        run({chromium, "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--user-data-dir=" + (dir / "profile").string(),
+             "--hide-scrollbars", "--window-size=1400,1000", "--screenshot=" + shot.string(),
+             "file://" + (dir / "graph.svg").string()},
+            std::chrono::seconds(90));
     Image img;
     if (status != 0) {
       std::fprintf(stderr, "FAIL: chromium exited with %d\n", status);
@@ -129,8 +132,10 @@ int main() {
         if (r > 180 && g < 60 && b < 60) ++red;  // the deadlock colour, #d00000
       }
       const std::size_t pixels = std::size_t{img.width} * img.height;
-      std::printf("screenshot %ux%u: %zu non-white pixels (%.1f%%), %zu red, %zu colours\n", img.width, img.height,
-                  ink, 100.0 * static_cast<double>(ink) / static_cast<double>(pixels), red, colours.size());
+      std::printf("screenshot %ux%u: %zu non-white pixels (%.1f%%), %zu red, %zu colours\n",
+                  img.width, img.height, ink,
+                  100.0 * static_cast<double>(ink) / static_cast<double>(pixels), red,
+                  colours.size());
       if (img.width != 1400 || img.height != 1000) {
         std::fprintf(stderr, "FAIL: unexpected size\n");
       } else if (ink < pixels / 100) {

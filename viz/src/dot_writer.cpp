@@ -24,7 +24,7 @@ using graph::Snapshot;
 using graph::Thread;
 using graph::WaitGraph;
 
-constexpr std::size_t kLabelWidth = 40;   // code points per label line
+constexpr std::size_t kLabelWidth = 40;  // code points per label line
 constexpr std::size_t kTooltipWidth = 160;
 constexpr std::size_t kTooltipFrames = 32;
 constexpr std::size_t kListedIds = 20;
@@ -42,15 +42,24 @@ constexpr const char* kStallFill = "#ffe8c7";
 
 const char* shape_of(NodeKind k) {
   switch (k) {
-    case NodeKind::thread: return "box3d";
-    case NodeKind::syscall: return "parallelogram";
-    case NodeKind::fiber: return "ellipse";
-    case NodeKind::chan: return "cds";
-    case NodeKind::mutex: return "octagon";
-    case NodeKind::rwmutex: return "doubleoctagon";
-    case NodeKind::cond_var: return "invhouse";
-    case NodeKind::wait_group: return "house";
-    case NodeKind::once: return "diamond";
+    case NodeKind::thread:
+      return "box3d";
+    case NodeKind::syscall:
+      return "parallelogram";
+    case NodeKind::fiber:
+      return "ellipse";
+    case NodeKind::chan:
+      return "cds";
+    case NodeKind::mutex:
+      return "octagon";
+    case NodeKind::rwmutex:
+      return "doubleoctagon";
+    case NodeKind::cond_var:
+      return "invhouse";
+    case NodeKind::wait_group:
+      return "house";
+    case NodeKind::once:
+      return "diamond";
   }
   return "box";
 }
@@ -66,10 +75,14 @@ const char* fill_of_state(const std::string& state) {
 
 const char* edge_words(EdgeKind k) {
   switch (k) {
-    case EdgeKind::waits_for: return "waits for";
-    case EdgeKind::held_by: return "held by";
-    case EdgeKind::locked_to: return "locked to";
-    case EdgeKind::occupies: return "occupies";
+    case EdgeKind::waits_for:
+      return "waits for";
+    case EdgeKind::held_by:
+      return "held by";
+    case EdgeKind::locked_to:
+      return "locked to";
+    case EdgeKind::occupies:
+      return "occupies";
   }
   return "?";
 }
@@ -87,7 +100,9 @@ std::string dot_lines(const std::vector<std::string>& lines, const char* sep = "
   return out;
 }
 
-std::string quoted(const std::string& s) { return "\"" + detail::dot_escape(s) + "\""; }
+std::string quoted(const std::string& s) {
+  return "\"" + detail::dot_escape(s) + "\"";
+}
 
 std::string id_list(const std::vector<std::uint64_t>& ids) {
   std::string out;
@@ -132,7 +147,8 @@ class Writer {
   bool in_stall(NodeId n) const { return g_.stalled().count(n) != 0; }
 
   std::string name_of(NodeId n) const {
-    std::string kind = n.kind == NodeKind::wait_group ? "waitgroup" : std::string(to_string(n.kind));
+    std::string kind =
+        n.kind == NodeKind::wait_group ? "waitgroup" : std::string(to_string(n.kind));
     std::string name;
     if (n.kind == NodeKind::thread) {
       if (const Thread* t = g_.thread(n.id)) name = t->name;
@@ -141,7 +157,8 @@ class Writer {
       const std::string head = "fiber " + std::to_string(n.id);
       return f == nullptr || f->name.empty() ? head : head + " \"" + f->name + "\"";
     } else if (n.kind == NodeKind::syscall) {
-      if (const Thread* t = g_.thread(n.id)) return t->syscall->call + " on thread " + std::to_string(n.id);
+      if (const Thread* t = g_.thread(n.id))
+        return t->syscall->call + " on thread " + std::to_string(n.id);
     } else if (const Object* o = g_.object(n)) {
       name = o->name;
     }
@@ -159,8 +176,8 @@ class Writer {
     lines.push_back(title);
     for (const auto& d : snap_.deadlocks) {
       const bool stall = d.kind == "stall";
-      lines.push_back(std::string(stall ? "STALL" : "DEADLOCK") + " (" + d.kind + "): " +
-                      detail::truncate(d.explanation, 150));
+      lines.push_back(std::string(stall ? "STALL" : "DEADLOCK") + " (" + d.kind +
+                      "): " + detail::truncate(d.explanation, 150));
     }
     if (snap_.deadlocks.empty()) lines.push_back("no deadlock or stall recorded");
     if (options_.focus && !view_.focused) {
@@ -184,7 +201,8 @@ class Writer {
                       std::to_string(fibers_drawn) + " nodes");
     }
     out_ += "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=12, labelloc=t, labeljust=l,\n";
-    out_ += "         newrank=true, nodesep=0.25, ranksep=0.6, tooltip=\"tether wait-for graph\",\n";
+    out_ +=
+        "         newrank=true, nodesep=0.25, ranksep=0.6, tooltip=\"tether wait-for graph\",\n";
     if (drawn_.size() > kLargeGraph) out_ += "         layout=osage, splines=line,\n";
     out_ += "         label=" + dot_lines(lines, "\\l") + "];\n";
     out_ += "  node [fontname=\"Helvetica\", fontsize=10, style=filled, fillcolor=white];\n";
@@ -209,7 +227,8 @@ class Writer {
       std::size_t fibers = 0;
       for (NodeId f : locked[t->id]) fibers += view_.members.at(f).size();
       std::string label = "thread \"" + t->name + "\" (" + std::string(to_string(t->kind));
-      if (fibers != 0) label += ", " + std::to_string(fibers) + (fibers == 1 ? " fiber" : " fibers") + " locked";
+      if (fibers != 0)
+        label += ", " + std::to_string(fibers) + (fibers == 1 ? " fiber" : " fibers") + " locked";
       label += ")";
       out_ += "  subgraph \"cluster_thread:" + std::to_string(t->id) + "\" {\n";
       out_ += "    graph [label=" + quoted(detail::truncate(label, 60)) +
@@ -231,10 +250,20 @@ class Writer {
     std::vector<std::string> label, tip;
     const char* fill = "white";
     switch (n.kind) {
-      case NodeKind::thread: thread_text(n, label, tip); fill = "#ffffff"; break;
-      case NodeKind::syscall: syscall_text(n, label, tip); fill = "#f3e0cf"; break;
-      case NodeKind::fiber: fill = fiber_text(n, label, tip); break;
-      default: object_text(n, label, tip); break;
+      case NodeKind::thread:
+        thread_text(n, label, tip);
+        fill = "#ffffff";
+        break;
+      case NodeKind::syscall:
+        syscall_text(n, label, tip);
+        fill = "#f3e0cf";
+        break;
+      case NodeKind::fiber:
+        fill = fiber_text(n, label, tip);
+        break;
+      default:
+        object_text(n, label, tip);
+        break;
     }
     out_ += indent;
     out_ += quoted(n.str()) + " [shape=" + shape_of(n.kind) + ", label=" + dot_lines(label) +
@@ -243,8 +272,8 @@ class Writer {
       out_ += std::string(", color=\"") + kDeadlockColor + "\", penwidth=3, fillcolor=\"" +
               kDeadlockFill + "\"";
     } else if (in_stall(n)) {
-      out_ += std::string(", color=\"") + kStallColor + "\", penwidth=3, fillcolor=\"" + kStallFill +
-              "\"";
+      out_ += std::string(", color=\"") + kStallColor + "\", penwidth=3, fillcolor=\"" +
+              kStallFill + "\"";
     } else {
       out_ += std::string(", fillcolor=\"") + fill + "\"";
     }
@@ -261,7 +290,9 @@ class Writer {
     if (t->running) label.push_back("running fiber " + std::to_string(*t->running));
     tip.push_back("OS thread " + std::to_string(t->id) + " \"" + t->name + "\" (" + second + ")");
     if (t->running) tip.push_back("running: " + name_of(NodeId{NodeKind::fiber, *t->running}));
-    if (t->syscall) tip.push_back("in syscall " + t->syscall->call + " (fiber " + std::to_string(t->syscall->fiber) + ")");
+    if (t->syscall)
+      tip.push_back("in syscall " + t->syscall->call + " (fiber " +
+                    std::to_string(t->syscall->fiber) + ")");
   }
 
   void syscall_text(NodeId n, std::vector<std::string>& label, std::vector<std::string>& tip) {
@@ -273,8 +304,9 @@ class Writer {
     label.push_back(detail::truncate(call, kLabelWidth));
     if (sc.peer_fd) label.push_back("peer fd " + std::to_string(*sc.peer_fd));
     label.push_back(detail::age(sc.since_ns, snap_.time_ns));
-    std::string line = "syscall " + call + " by fiber " + std::to_string(sc.fiber) + " on thread \"" +
-                       t->name + "\", for " + detail::age(sc.since_ns, snap_.time_ns);
+    std::string line = "syscall " + call + " by fiber " + std::to_string(sc.fiber) +
+                       " on thread \"" + t->name + "\", for " +
+                       detail::age(sc.since_ns, snap_.time_ns);
     tip.push_back(line);
     if (sc.peer_fd) {
       tip.push_back("the other end is fd " + std::to_string(*sc.peer_fd) +
@@ -338,12 +370,14 @@ class Writer {
     tip.push_back(name + " (" + n.str() + ")");
     switch (o.kind) {
       case NodeKind::chan: {
-        std::string s = "cap " + std::to_string(o.capacity) + ", " + std::to_string(o.size) + " queued";
+        std::string s =
+            "cap " + std::to_string(o.capacity) + ", " + std::to_string(o.size) + " queued";
         if (o.closed) s += ", closed";
         label.push_back(s);
         tip.push_back(s);
         tip.push_back("senders: " + (o.senders.empty() ? std::string("none") : id_list(o.senders)));
-        tip.push_back("receivers: " + (o.receivers.empty() ? std::string("none") : id_list(o.receivers)));
+        tip.push_back("receivers: " +
+                      (o.receivers.empty() ? std::string("none") : id_list(o.receivers)));
         break;
       }
       case NodeKind::mutex:
@@ -357,7 +391,8 @@ class Writer {
       case NodeKind::rwmutex:
         if (o.writer) label.push_back("writer: fiber " + std::to_string(*o.writer));
         if (!o.readers.empty()) {
-          label.push_back(std::to_string(o.readers.size()) + (o.readers.size() == 1 ? " reader" : " readers"));
+          label.push_back(std::to_string(o.readers.size()) +
+                          (o.readers.size() == 1 ? " reader" : " readers"));
           tip.push_back("readers: " + id_list(o.readers));
         }
         if (o.writer) tip.push_back(label[1]);
@@ -398,8 +433,8 @@ class Writer {
       if (const std::string a = detail::age(d.since, snap_.time_ns); !a.empty()) label.push_back(a);
       const std::string tip = name_of(from) + " " + edge_words(kind) + " " + name_of(to) +
                               (label.size() > 1 ? " (" + label[1] + ")" : "");
-      out_ += "  " + quoted(from.str()) + " -> " + quoted(to.str()) + " [label=" + dot_lines(label) +
-              ", tooltip=" + quoted(tip);
+      out_ += "  " + quoted(from.str()) + " -> " + quoted(to.str()) +
+              " [label=" + dot_lines(label) + ", tooltip=" + quoted(tip);
       if (d.deadlock) {
         out_ += std::string(", color=\"") + kDeadlockColor + "\", fontcolor=\"" + kDeadlockColor +
                 "\", penwidth=3";
@@ -419,11 +454,12 @@ class Writer {
 
   void legend() {
     out_ += "  subgraph \"cluster_legend\" {\n";
-    out_ += "    graph [label=\"legend\", style=\"rounded,dashed\", color=\"#9a9a9a\", fontsize=10, "
-            "tooltip=\"legend\"];\n";
+    out_ +=
+        "    graph [label=\"legend\", style=\"rounded,dashed\", color=\"#9a9a9a\", fontsize=10, "
+        "tooltip=\"legend\"];\n";
     out_ += "    node [fontsize=9, tooltip=\"legend\"];\n";
-    const NodeKind kinds[] = {NodeKind::fiber,   NodeKind::thread,   NodeKind::syscall,
-                              NodeKind::chan,    NodeKind::mutex,    NodeKind::rwmutex,
+    const NodeKind kinds[] = {NodeKind::fiber,    NodeKind::thread,     NodeKind::syscall,
+                              NodeKind::chan,     NodeKind::mutex,      NodeKind::rwmutex,
                               NodeKind::cond_var, NodeKind::wait_group, NodeKind::once};
     for (NodeKind k : kinds) {
       const std::string name(to_string(k));
@@ -434,19 +470,21 @@ class Writer {
     // tall column (rankdir=LR puts a chain side by side).
     for (std::size_t i = 0; i + 1 < std::size(kinds); ++i) {
       if (i == 4) continue;
-      out_ += "    \"legend:" + std::string(to_string(kinds[i])) + "\" -> \"legend:" +
-              std::string(to_string(kinds[i + 1])) + "\" [style=invis];\n";
+      out_ += "    \"legend:" + std::string(to_string(kinds[i])) +
+              "\" -> \"legend:" + std::string(to_string(kinds[i + 1])) + "\" [style=invis];\n";
     }
-    out_ += "    \"legend:edges\" [shape=plaintext, style=\"\", label=<"
-            "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"2\">"
-            "<tr><td align=\"left\">&#8594; waits for</td></tr>"
-            "<tr><td align=\"left\"><font color=\"#1f5fbf\">&#8674; held by (owner)</font></td></tr>"
-            "<tr><td align=\"left\"><font color=\"#8b4513\">&#10142; occupies (its thread)</font></td></tr>"
-            "<tr><td align=\"left\"><font color=\"#d00000\"><b>red, bold: deadlock</b></font></td></tr>"
-            "<tr><td align=\"left\"><font color=\"#e67e00\"><b>orange, bold: stall</b></font></td></tr>"
-            "<tr><td align=\"left\">box around: fibers locked to one OS thread</td></tr>"
-            "<tr><td align=\"left\">double outline: N identical fibers</td></tr>"
-            "</table>>];\n";
+    out_ +=
+        "    \"legend:edges\" [shape=plaintext, style=\"\", label=<"
+        "<table border=\"0\" cellborder=\"0\" cellspacing=\"0\" cellpadding=\"2\">"
+        "<tr><td align=\"left\">&#8594; waits for</td></tr>"
+        "<tr><td align=\"left\"><font color=\"#1f5fbf\">&#8674; held by (owner)</font></td></tr>"
+        "<tr><td align=\"left\"><font color=\"#8b4513\">&#10142; occupies (its "
+        "thread)</font></td></tr>"
+        "<tr><td align=\"left\"><font color=\"#d00000\"><b>red, bold: deadlock</b></font></td></tr>"
+        "<tr><td align=\"left\"><font color=\"#e67e00\"><b>orange, bold: stall</b></font></td></tr>"
+        "<tr><td align=\"left\">box around: fibers locked to one OS thread</td></tr>"
+        "<tr><td align=\"left\">double outline: N identical fibers</td></tr>"
+        "</table>>];\n";
     out_ += "  }\n";
   }
 

@@ -62,10 +62,17 @@ std::string xml_escape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -137,9 +144,12 @@ std::string retitle_svg(const std::string& svg, const std::map<std::string, std:
 
 std::string_view to_string(Format f) noexcept {
   switch (f) {
-    case Format::svg: return "svg";
-    case Format::png: return "png";
-    case Format::dot: return "dot";
+    case Format::svg:
+      return "svg";
+    case Format::png:
+      return "png";
+    case Format::dot:
+      return "dot";
   }
   return "?";
 }
@@ -174,7 +184,8 @@ std::string render(std::string_view dot_text, Format format, const char* engine)
   }
   if (gvLayout(gvc, graph.get(), engine) != 0 || agerrors() >= AGERR) {
     // gvLayout cleans up after itself on failure.
-    throw RenderError(std::string("Graphviz layout (") + engine + ") failed: " + one_line(messages));
+    throw RenderError(std::string("Graphviz layout (") + engine +
+                      ") failed: " + one_line(messages));
   }
   struct FreeLayout {
     GVC_t* gvc;

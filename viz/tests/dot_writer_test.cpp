@@ -84,9 +84,12 @@ TEST(DotWriter, StallIsOrange) {
 
 TEST(DotWriter, EdgeLabelsWithDurations) {
   const std::string dot = to_dot(load("shared_thread_syscall"));
-  EXPECT_NE(edge_attrs(dot, "fiber:7", "syscall:10").find("label=\"waits for\\n3.0 s\""), std::string::npos);
-  EXPECT_NE(edge_attrs(dot, "fiber:7", "thread:10").find("label=\"occupies\\n3.0 s\""), std::string::npos);
-  EXPECT_NE(edge_attrs(to_dot(load("lock_cycle")), "mutex:30", "fiber:3").find("label=\"held by\\n2.0 s\""),
+  EXPECT_NE(edge_attrs(dot, "fiber:7", "syscall:10").find("label=\"waits for\\n3.0 s\""),
+            std::string::npos);
+  EXPECT_NE(edge_attrs(dot, "fiber:7", "thread:10").find("label=\"occupies\\n3.0 s\""),
+            std::string::npos);
+  EXPECT_NE(edge_attrs(to_dot(load("lock_cycle")), "mutex:30", "fiber:3")
+                .find("label=\"held by\\n2.0 s\""),
             std::string::npos);
   EXPECT_EQ(dot.find("locked to\\n"), std::string::npos);  // clusters show locking
 }
@@ -94,8 +97,10 @@ TEST(DotWriter, EdgeLabelsWithDurations) {
 TEST(DotWriter, TooltipHasStateStackAndCreationSite) {
   const std::string attrs = node_attrs(to_dot(load("shared_thread_syscall")), "fiber:7");
   EXPECT_NE(attrs.find("state: syscall for 3.0 s"), std::string::npos) << attrs;
-  EXPECT_NE(attrs.find("stack:\\n  tether::sys::read(int, void*, unsigned long)  src/gl_worker.cpp:31"),
-            std::string::npos) << attrs;
+  EXPECT_NE(
+      attrs.find("stack:\\n  tether::sys::read(int, void*, unsigned long)  src/gl_worker.cpp:31"),
+      std::string::npos)
+      << attrs;
   EXPECT_NE(attrs.find("created at main  src/main.cpp:27 by fiber 1"), std::string::npos) << attrs;
   EXPECT_NE(attrs.find("locked to: thread \\\"gl\\\""), std::string::npos) << attrs;
 }
@@ -105,7 +110,8 @@ TEST(DotWriter, CollapsesIdenticalFibers) {
   const std::string dot = to_dot(g);
   EXPECT_NE(node_attrs(dot, "fiber:11").find("5 fibers \\\"client\\\""), std::string::npos);
   EXPECT_NE(node_attrs(dot, "fiber:11").find("peripheries=2"), std::string::npos);
-  for (const char* n : {"fiber:12", "fiber:13", "fiber:14", "fiber:15"}) EXPECT_EQ(node_attrs(dot, n), "") << n;
+  for (const char* n : {"fiber:12", "fiber:13", "fiber:14", "fiber:15"})
+    EXPECT_EQ(node_attrs(dot, n), "") << n;
   EXPECT_NE(edge_attrs(dot, "fiber:11", "chan:50"), "");
   EXPECT_NE(dot.find("identical fibers collapsed: 7 fibers in 3 nodes"), std::string::npos);
 
@@ -170,8 +176,8 @@ TEST(DotWriter, HostileNamesStayInsideQuotes) {
 
 TEST(DotWriter, LegendHasEveryShape) {
   const std::string dot = to_dot(load("global"));
-  for (const char* shape : {"ellipse", "box3d", "parallelogram", "cds", "octagon", "doubleoctagon", "invhouse",
-                            "house", "diamond"}) {
+  for (const char* shape : {"ellipse", "box3d", "parallelogram", "cds", "octagon", "doubleoctagon",
+                            "invhouse", "house", "diamond"}) {
     EXPECT_NE(dot.find(std::string("[shape=") + shape + ", label="), std::string::npos) << shape;
   }
   DotOptions no_legend;

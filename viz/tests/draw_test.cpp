@@ -56,7 +56,8 @@ TEST(Draw, BadSnapshotLeavesOutputAlone) {
     draw_file((dir / "bad.json").string(), (dir / "out.svg").string(), Format::svg, {});
     FAIL() << "no error";
   } catch (const DrawError& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "bad.json").string() + ": at JSON path /: missing member \"pid\"");
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "bad.json").string() + ": at JSON path /: missing member \"pid\"");
   }
   EXPECT_EQ(slurp(dir / "out.svg"), "previous");
   fs::remove_all(dir);
@@ -67,7 +68,8 @@ TEST(Draw, UnwritableOutput) {
     draw_file(kCase, "/nonexistent-dir/x.svg", Format::svg, {});
     FAIL() << "no error";
   } catch (const DrawError& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent-dir/x.svg: cannot write: No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent-dir/x.svg: cannot write: No such file or directory");
   }
 }
 

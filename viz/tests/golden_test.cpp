@@ -26,7 +26,8 @@ std::string slurp(const fs::path& p) {
 }
 
 void check(const fs::path& golden, const std::string& actual) {
-  if (const char* update = std::getenv("TETHER_UPDATE_GOLDEN"); update != nullptr && *update == '1') {
+  if (const char* update = std::getenv("TETHER_UPDATE_GOLDEN");
+      update != nullptr && *update == '1') {
     std::ofstream(golden, std::ios::binary) << actual;
     return;
   }
@@ -38,7 +39,8 @@ void check(const fs::path& golden, const std::string& actual) {
   std::string el, al;
   int line = 1;
   while (std::getline(e, el) && std::getline(a, al) && el == al) ++line;
-  ADD_FAILURE() << golden << " differs at line " << line << "\n  expected: " << el << "\n  actual:   " << al;
+  ADD_FAILURE() << golden << " differs at line " << line << "\n  expected: " << el
+                << "\n  actual:   " << al;
 }
 
 TEST(Golden, EverySnapshotMatchesItsDot) {

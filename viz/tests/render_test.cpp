@@ -20,8 +20,8 @@ namespace tether::viz {
 namespace {
 
 std::string case_dot(const std::string& name, DotOptions options = {}) {
-  return to_dot(graph::WaitGraph(
-                    graph::read_snapshot(std::string(TETHER_VIZ_CASES_DIR "/snapshots/") + name + ".json")),
+  return to_dot(graph::WaitGraph(graph::read_snapshot(
+                    std::string(TETHER_VIZ_CASES_DIR "/snapshots/") + name + ".json")),
                 options);
 }
 
@@ -37,7 +37,8 @@ struct SvgNode {
 // the group's id="node3" only, so tests match on the title text instead).
 std::vector<SvgNode> svg_nodes(const std::string& svg) {
   std::vector<SvgNode> out;
-  xmlDocPtr doc = xmlReadMemory(svg.data(), static_cast<int>(svg.size()), "out.svg", nullptr, XML_PARSE_NONET);
+  xmlDocPtr doc =
+      xmlReadMemory(svg.data(), static_cast<int>(svg.size()), "out.svg", nullptr, XML_PARSE_NONET);
   EXPECT_NE(doc, nullptr) << "SVG is not well-formed XML";
   if (doc == nullptr) return out;
   std::vector<xmlNodePtr> todo{xmlDocGetRootElement(doc)};
@@ -68,7 +69,8 @@ std::vector<SvgNode> svg_nodes(const std::string& svg) {
       shapes.erase(shapes.begin());
       for (xmlNodePtr c = s->children; c != nullptr; c = c->next) {
         if (c->type != XML_ELEMENT_NODE) continue;
-        if (xmlStrcmp(c->name, BAD_CAST "ellipse") == 0 || xmlStrcmp(c->name, BAD_CAST "polygon") == 0) {
+        if (xmlStrcmp(c->name, BAD_CAST "ellipse") == 0 ||
+            xmlStrcmp(c->name, BAD_CAST "polygon") == 0) {
           xmlChar* stroke = xmlGetProp(c, BAD_CAST "stroke");
           if (stroke != nullptr) node.stroke = reinterpret_cast<const char*>(stroke);
           xmlFree(stroke);
@@ -91,8 +93,9 @@ TEST(Render, SvgIsXmlAndHoldsTheCycleInRed) {
   for (const SvgNode& n : nodes) {
     if (n.stroke == "#d00000") red.insert(n.title.substr(0, n.title.find('\n')));
   }
-  EXPECT_EQ(red, (std::set<std::string>{"fiber 3 \"updater\"", "fiber 4 \"renderer\"", "mutex \"accounts\" (mutex:30)",
-                                        "mutex \"screen\" (mutex:31)"}));
+  EXPECT_EQ(
+      red, (std::set<std::string>{"fiber 3 \"updater\"", "fiber 4 \"renderer\"",
+                                  "mutex \"accounts\" (mutex:30)", "mutex \"screen\" (mutex:31)"}));
 }
 
 TEST(Render, TitleHoldsStateStackAndCreationSite) {
@@ -102,9 +105,12 @@ TEST(Render, TitleHoldsStateStackAndCreationSite) {
     if (n.title.rfind("fiber 7 \"reader\"\n", 0) != 0) continue;
     found = true;
     EXPECT_NE(n.title.find("state: syscall for 3.0 s"), std::string::npos) << n.title;
-    EXPECT_NE(n.title.find("stack:\n  tether::sys::read(int, void*, unsigned long)  src/gl_worker.cpp:31\n"),
-              std::string::npos) << n.title;
-    EXPECT_NE(n.title.find("created at main  src/main.cpp:27 by fiber 1"), std::string::npos) << n.title;
+    EXPECT_NE(n.title.find(
+                  "stack:\n  tether::sys::read(int, void*, unsigned long)  src/gl_worker.cpp:31\n"),
+              std::string::npos)
+        << n.title;
+    EXPECT_NE(n.title.find("created at main  src/main.cpp:27 by fiber 1"), std::string::npos)
+        << n.title;
   }
   EXPECT_TRUE(found);
 }
@@ -130,7 +136,9 @@ TEST(Render, Png) {
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
-TEST(Render, DotFormatIsIdentity) { EXPECT_EQ(render("digraph { a }", Format::dot), "digraph { a }"); }
+TEST(Render, DotFormatIsIdentity) {
+  EXPECT_EQ(render("digraph { a }", Format::dot), "digraph { a }");
+}
 
 TEST(Render, SyntaxErrorIsOneMessage) {
   try {
@@ -151,7 +159,8 @@ TEST(Render, UnknownLayoutEngine) {
     render("digraph { a -> b }", Format::svg, "no-such-engine");
     FAIL() << "no error";
   } catch (const RenderError& e) {
-    EXPECT_NE(std::string(e.what()).find("layout (no-such-engine) failed"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("layout (no-such-engine) failed"), std::string::npos)
+        << e.what();
   }
   EXPECT_NO_THROW(render("digraph { a -> b }", Format::svg));
 }

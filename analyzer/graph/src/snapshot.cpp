@@ -45,19 +45,26 @@ std::optional<NodeId> parse_node_id(std::string_view s) noexcept {
 
 std::string_view to_string(ThreadKind k) noexcept {
   switch (k) {
-    case ThreadKind::main: return "main";
-    case ThreadKind::locker: return "locker";
-    case ThreadKind::pool: return "pool";
+    case ThreadKind::main:
+      return "main";
+    case ThreadKind::locker:
+      return "locker";
+    case ThreadKind::pool:
+      return "pool";
   }
   return "?";
 }
 
 std::string_view to_string(EdgeKind k) noexcept {
   switch (k) {
-    case EdgeKind::waits_for: return "waits_for";
-    case EdgeKind::held_by: return "held_by";
-    case EdgeKind::locked_to: return "locked_to";
-    case EdgeKind::occupies: return "occupies";
+    case EdgeKind::waits_for:
+      return "waits_for";
+    case EdgeKind::held_by:
+      return "held_by";
+    case EdgeKind::locked_to:
+      return "locked_to";
+    case EdgeKind::occupies:
+      return "occupies";
   }
   return "?";
 }

@@ -38,7 +38,9 @@ class Path {
     }
     return p;
   }
-  Path operator/(std::size_t index) const { return *this / std::string_view(std::to_string(index)); }
+  Path operator/(std::size_t index) const {
+    return *this / std::string_view(std::to_string(index));
+  }
   std::string str() const { return text_.empty() ? "/" : text_; }
 
  private:
@@ -66,10 +68,14 @@ class Reader {
     s.pid = req_i64(doc, root, "pid");
     s.program = opt_string(doc, root, "program");
     s.time_ns = req_i64(doc, root, "time_ns");
-    each(doc, root, "threads", true, [&](const Json& v, const Path& p) { s.threads.push_back(thread(v, p)); });
-    each(doc, root, "fibers", true, [&](const Json& v, const Path& p) { s.fibers.push_back(fiber(v, p)); });
-    each(doc, root, "objects", true, [&](const Json& v, const Path& p) { s.objects.push_back(object(v, p)); });
-    each(doc, root, "edges", true, [&](const Json& v, const Path& p) { s.edges.push_back(edge(v, p)); });
+    each(doc, root, "threads", true,
+         [&](const Json& v, const Path& p) { s.threads.push_back(thread(v, p)); });
+    each(doc, root, "fibers", true,
+         [&](const Json& v, const Path& p) { s.fibers.push_back(fiber(v, p)); });
+    each(doc, root, "objects", true,
+         [&](const Json& v, const Path& p) { s.objects.push_back(object(v, p)); });
+    each(doc, root, "edges", true,
+         [&](const Json& v, const Path& p) { s.edges.push_back(edge(v, p)); });
     each(doc, root, "deadlocks", false,
          [&](const Json& v, const Path& p) { s.deadlocks.push_back(deadlock(v, p)); });
     check_references(s);
@@ -237,7 +243,8 @@ class Reader {
     f.parent = opt_u64(v, p, "parent");
     f.locked_to = opt_u64(v, p, "locked_to");
     f.thread = opt_u64(v, p, "thread");
-    each(v, p, "stack", false, [&](const Json& fr, const Path& fp) { f.stack.push_back(loc(fr, fp)); });
+    each(v, p, "stack", false,
+         [&](const Json& fr, const Path& fp) { f.stack.push_back(loc(fr, fp)); });
     return f;
   }
 
@@ -260,7 +267,8 @@ class Reader {
         if (o.capacity < 0) fail(p / "capacity", "must not be negative");
         o.size = opt_i64(v, p, "size").value_or(0);
         if (o.size < 0 || o.size > o.capacity) {
-          fail(p / "size", "must be between 0 and the capacity (" + std::to_string(o.capacity) + ")");
+          fail(p / "size",
+               "must be between 0 and the capacity (" + std::to_string(o.capacity) + ")");
         }
         o.closed = opt_bool(v, p, "closed");
         o.senders = u64_list(v, p, "senders");
@@ -311,10 +319,12 @@ class Reader {
     d.kind = req_string(v, p, "kind");
     if (!is_deadlock_kind(d.kind)) {
       std::string known;
-      for (std::string_view k : kDeadlockKinds) known += (known.empty() ? "" : ", ") + std::string(k);
+      for (std::string_view k : kDeadlockKinds)
+        known += (known.empty() ? "" : ", ") + std::string(k);
       fail(p / "kind", "unknown deadlock kind \"" + d.kind + "\" (expected one of: " + known + ")");
     }
-    each(v, p, "nodes", true, [&](const Json& n, const Path& np) { d.nodes.push_back(as_node(n, np)); });
+    each(v, p, "nodes", true,
+         [&](const Json& n, const Path& np) { d.nodes.push_back(as_node(n, np)); });
     if (d.nodes.empty()) fail(p / "nodes", "a deadlock must name at least one node");
     d.explanation = opt_string(v, p, "explanation");
     return d;

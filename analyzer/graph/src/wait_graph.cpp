@@ -23,7 +23,8 @@ WaitGraph::WaitGraph(Snapshot snapshot) : snap_(std::move(snapshot)) {
     add(NodeId{NodeKind::thread, snap_.threads[i].id}, i);
     if (snap_.threads[i].syscall) add(NodeId{NodeKind::syscall, snap_.threads[i].id}, i);
   }
-  for (std::size_t i = 0; i < snap_.fibers.size(); ++i) add(NodeId{NodeKind::fiber, snap_.fibers[i].id}, i);
+  for (std::size_t i = 0; i < snap_.fibers.size(); ++i)
+    add(NodeId{NodeKind::fiber, snap_.fibers[i].id}, i);
   for (std::size_t i = 0; i < snap_.objects.size(); ++i) add(snap_.objects[i].node(), i);
   nodes_.reserve(index_.size());
   for (const auto& [n, entry] : index_) nodes_.push_back(n);
@@ -86,8 +87,12 @@ bool WaitGraph::edge_in(const std::vector<std::set<NodeId>>& sets, std::size_t e
   });
 }
 
-bool WaitGraph::edge_in_deadlock(std::size_t e) const { return edge_in(deadlock_sets_, e); }
-bool WaitGraph::edge_in_stall(std::size_t e) const { return edge_in(stall_sets_, e); }
+bool WaitGraph::edge_in_deadlock(std::size_t e) const {
+  return edge_in(deadlock_sets_, e);
+}
+bool WaitGraph::edge_in_stall(std::size_t e) const {
+  return edge_in(stall_sets_, e);
+}
 
 std::vector<std::vector<NodeId>> WaitGraph::cycles() const {
   // Tarjan's algorithm, iterative so that a 10k-long wait chain cannot

@@ -63,7 +63,8 @@ TEST(SnapshotReader, TypeErrorNamesPath) {
             "snap.json: at JSON path /fibers/0/state: expected string");
   EXPECT_EQ(error_of(with("\"line\": 3,", "\"line\": -3,")),
             "snap.json: at JSON path /fibers/0/site/line: expected non-negative integer");
-  EXPECT_EQ(error_of(with("\"pid\": 1", "\"pid\": 1.5")), "snap.json: at JSON path /pid: expected integer");
+  EXPECT_EQ(error_of(with("\"pid\": 1", "\"pid\": 1.5")),
+            "snap.json: at JSON path /pid: expected integer");
   EXPECT_EQ(error_of(with("\"closed\": false", "\"closed\": 0")),
             "snap.json: at JSON path /objects/0/closed: expected true or false");
   EXPECT_EQ(error_of(with("\"edges\": [", "\"edges\": 5, \"x\": [")),
@@ -73,26 +74,35 @@ TEST(SnapshotReader, TypeErrorNamesPath) {
 TEST(SnapshotReader, MissingMember) {
   EXPECT_EQ(error_of(with("\"kind\": \"main\", ", "")),
             "snap.json: at JSON path /threads/0: missing member \"kind\"");
-  EXPECT_EQ(error_of(with("\"time_ns\": 100,", "")), "snap.json: at JSON path /: missing member \"time_ns\"");
+  EXPECT_EQ(error_of(with("\"time_ns\": 100,", "")),
+            "snap.json: at JSON path /: missing member \"time_ns\"");
 }
 
 TEST(SnapshotReader, BadValues) {
-  EXPECT_NE(error_of(with("chan receive", "chan recv")).find("/fibers/0/state: unknown fiber state \"chan recv\""),
+  EXPECT_NE(error_of(with("chan receive", "chan recv"))
+                .find("/fibers/0/state: unknown fiber state \"chan recv\""),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"kind\": \"main\"", "\"kind\": \"gui\"")).find("/threads/0/kind: unknown thread kind"),
+  EXPECT_NE(error_of(with("\"kind\": \"main\"", "\"kind\": \"gui\""))
+                .find("/threads/0/kind: unknown thread kind"),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"waits_for\"", "\"blocks\"")).find("/edges/0/kind: unknown edge kind"), std::string::npos);
-  EXPECT_NE(error_of(with("\"global\"", "\"cycle\"")).find("/deadlocks/0/kind: unknown deadlock kind"),
+  EXPECT_NE(error_of(with("\"waits_for\"", "\"blocks\"")).find("/edges/0/kind: unknown edge kind"),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"fiber:1\", \"to\"", "\"fiber1\", \"to\"")).find("/edges/0/from: expected node id"),
+  EXPECT_NE(
+      error_of(with("\"global\"", "\"cycle\"")).find("/deadlocks/0/kind: unknown deadlock kind"),
+      std::string::npos);
+  EXPECT_NE(error_of(with("\"fiber:1\", \"to\"", "\"fiber1\", \"to\""))
+                .find("/edges/0/from: expected node id"),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"tether-snapshot\"", "\"tether-trace\"")).find("/format: expected \"tether-snapshot\""),
+  EXPECT_NE(error_of(with("\"tether-snapshot\"", "\"tether-trace\""))
+                .find("/format: expected \"tether-snapshot\""),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"version\": 1", "\"version\": 2")).find("/version: unsupported version 2"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(with("\"version\": 1", "\"version\": 2")).find("/version: unsupported version 2"),
+      std::string::npos);
   EXPECT_NE(error_of(with("\"size\": 0", "\"size\": 4")).find("/objects/0/size: must be between"),
             std::string::npos);
-  EXPECT_NE(error_of(with("\"pid\": 1", "\"pid\": 99999999999999999999")).find("/pid: "), std::string::npos);
+  EXPECT_NE(error_of(with("\"pid\": 1", "\"pid\": 99999999999999999999")).find("/pid: "),
+            std::string::npos);
 }
 
 TEST(SnapshotReader, DanglingReferences) {
@@ -135,7 +145,8 @@ TEST(SnapshotReader, NoCrashOnAnyPrefixOrByteFlip) {
   for (std::size_t len = 0; len < doc.size(); ++len) {
     EXPECT_THROW(parse_snapshot(doc.substr(0, len), "snap.json"), SnapshotError) << len;
   }
-  const char replacements[] = {'"', '{', '}', '[', ']', ',', ':', '0', '-', 'x', '\\', '\0', '\xff', ' '};
+  const char replacements[] = {'"', '{', '}', '[',  ']',  ',',    ':',
+                               '0', '-', 'x', '\\', '\0', '\xff', ' '};
   for (std::size_t i = 0; i < doc.size(); ++i) {
     for (char r : replacements) {
       std::string s = doc;
@@ -150,7 +161,8 @@ TEST(SnapshotReader, NoCrashOnAnyPrefixOrByteFlip) {
 }
 
 TEST(SnapshotReader, DeepNestingDoesNotOverflow) {
-  std::string deep = "{\"format\": \"tether-snapshot\", \"version\": 1, \"pid\": 1, \"time_ns\": 1, \"junk\": ";
+  std::string deep =
+      "{\"format\": \"tether-snapshot\", \"version\": 1, \"pid\": 1, \"time_ns\": 1, \"junk\": ";
   deep += std::string(200000, '[') + std::string(200000, ']') + ", \"threads\": 5}";
   EXPECT_EQ(error_of(deep), "snap.json: at JSON path /threads: expected array");
 }
@@ -160,7 +172,8 @@ TEST(SnapshotReader, FileErrors) {
     read_snapshot("/nonexistent/dir/snap.json");
     FAIL() << "no error";
   } catch (const SnapshotError& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent/dir/snap.json: cannot open: No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/dir/snap.json: cannot open: No such file or directory");
   }
   EXPECT_THROW(read_snapshot("/"), SnapshotError);
 }

@@ -8,7 +8,9 @@
 namespace tether::graph {
 namespace {
 
-NodeId id(const char* s) { return *parse_node_id(s); }
+NodeId id(const char* s) {
+  return *parse_node_id(s);
+}
 
 Fiber fiber_with_id(std::uint64_t n) {
   Fiber f;
@@ -57,7 +59,8 @@ TEST(WaitGraphTest, EdgesInDeadlock) {
 TEST(WaitGraphTest, CyclesFindLockCycleNotNearMiss) {
   const auto cycles = WaitGraph(read_case("lock_cycle")).cycles();
   ASSERT_EQ(cycles.size(), 1u);
-  EXPECT_EQ(cycles[0], (std::vector<NodeId>{id("fiber:3"), id("fiber:4"), id("mutex:30"), id("mutex:31")}));
+  EXPECT_EQ(cycles[0],
+            (std::vector<NodeId>{id("fiber:3"), id("fiber:4"), id("mutex:30"), id("mutex:31")}));
   EXPECT_TRUE(WaitGraph(read_case("lock_cycle_near")).cycles().empty());
 }
 
@@ -65,7 +68,8 @@ TEST(WaitGraphTest, OccupiesClosesTheSyscallCycle) {
   // fiber 61 waits for thread 10, which fiber 60 occupies in waitpid(), which waits for fiber 61.
   const auto cycles = WaitGraph(read_case("call_self")).cycles();
   ASSERT_EQ(cycles.size(), 1u);
-  EXPECT_EQ(cycles[0], (std::vector<NodeId>{id("thread:10"), id("syscall:10"), id("fiber:60"), id("fiber:61")}));
+  EXPECT_EQ(cycles[0], (std::vector<NodeId>{id("thread:10"), id("syscall:10"), id("fiber:60"),
+                                            id("fiber:61")}));
 }
 
 TEST(WaitGraphTest, RejectsDanglingEdgeWithoutUB) {
@@ -80,9 +84,12 @@ TEST(WaitGraphTest, LongChainDoesNotOverflowStack) {
   constexpr std::uint64_t kN = 200000;
   for (std::uint64_t i = 1; i <= kN; ++i) {
     s.fibers.push_back(fiber_with_id(i));
-    if (i > 1) s.edges.push_back(Edge{NodeId{NodeKind::fiber, i - 1}, NodeId{NodeKind::fiber, i}, EdgeKind::waits_for, {}});
+    if (i > 1)
+      s.edges.push_back(Edge{
+          NodeId{NodeKind::fiber, i - 1}, NodeId{NodeKind::fiber, i}, EdgeKind::waits_for, {}});
   }
-  s.edges.push_back(Edge{NodeId{NodeKind::fiber, kN}, NodeId{NodeKind::fiber, 1}, EdgeKind::waits_for, {}});
+  s.edges.push_back(
+      Edge{NodeId{NodeKind::fiber, kN}, NodeId{NodeKind::fiber, 1}, EdgeKind::waits_for, {}});
   const auto cycles = WaitGraph(std::move(s)).cycles();
   ASSERT_EQ(cycles.size(), 1u);
   EXPECT_EQ(cycles[0].size(), kN);

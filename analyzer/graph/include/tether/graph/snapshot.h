@@ -67,9 +67,9 @@ std::string_view to_string(ThreadKind k) noexcept;
 
 // A blocking system call in flight on a thread (tether::sys or the preload).
 struct Syscall {
-  std::uint64_t fiber = 0;          // the fiber that made the call
-  std::string call;                 // "read", "accept", ...
-  std::optional<std::int64_t> fd;   // the descriptor it blocks on
+  std::uint64_t fiber = 0;              // the fiber that made the call
+  std::string call;                     // "read", "accept", ...
+  std::optional<std::int64_t> fd;       // the descriptor it blocks on
   std::optional<std::int64_t> peer_fd;  // the other end (pipe, socketpair), if known
   std::int64_t since_ns = 0;
 };
@@ -78,7 +78,7 @@ struct Thread {
   std::uint64_t id = 0;  // tether object id (ThreadLocker::id())
   std::string name;
   ThreadKind kind = ThreadKind::pool;
-  std::optional<std::int64_t> tid;      // kernel thread id, if started
+  std::optional<std::int64_t> tid;       // kernel thread id, if started
   std::optional<std::uint64_t> running;  // fiber currently executing on it
   std::optional<Syscall> syscall;
 };
@@ -86,10 +86,10 @@ struct Thread {
 struct Fiber {
   std::uint64_t id = 0;
   std::string name;
-  std::string state;                  // a WaitReason name: "chan receive", "running", ...
-  std::optional<NodeId> object;       // what it waits on, if anything
+  std::string state;                     // a WaitReason name: "chan receive", "running", ...
+  std::optional<NodeId> object;          // what it waits on, if anything
   std::optional<std::int64_t> since_ns;  // when it entered `state`
-  SourceLoc site;                     // where it waits (or runs)
+  SourceLoc site;                        // where it waits (or runs)
   SourceLoc created_at;
   std::optional<std::uint64_t> parent;
   std::optional<std::uint64_t> locked_to;  // thread it is locked to
@@ -132,24 +132,29 @@ struct Edge {
 // The patterns of DESIGN "What is detected" that a snapshot can carry; the
 // same words as a report's `pattern` (docs/report-format.md).
 inline constexpr std::string_view kDeadlockKinds[] = {
-    "global",       "lock-cycle",   "channel-cycle", "orphan-wait",           "shared-thread-syscall",
-    "self-request", "call-self",    "stall",         "rwmutex-reader-writer",
+    "global",       "lock-cycle", "channel-cycle", "orphan-wait",           "shared-thread-syscall",
+    "self-request", "call-self",  "stall",         "rwmutex-reader-writer",
 };
 bool is_deadlock_kind(std::string_view s) noexcept;
 
 struct Deadlock {
-  std::string kind;            // one of kDeadlockKinds
-  std::vector<NodeId> nodes;   // the cycle (or blocked set), in order
-  std::string explanation;     // why nothing else can break it
+  std::string kind;           // one of kDeadlockKinds
+  std::vector<NodeId> nodes;  // the cycle (or blocked set), in order
+  std::string explanation;    // why nothing else can break it
 };
 
 // The WaitReason names (runtime/include/tether/wait_reason.h) a fiber's
 // `state` may hold.
 inline constexpr std::string_view kFiberStates[] = {
-    "running",      "runnable",     "chan send",      "chan receive", "select",
-    "select (no cases)", "mutex lock", "rwmutex rlock", "rwmutex lock", "cond wait",
-    "waitgroup wait", "once wait",  "join",           "sleep",        "syscall",
-    "waiting for thread", "call",   "dead",
+    "running",        "runnable",
+    "chan send",      "chan receive",
+    "select",         "select (no cases)",
+    "mutex lock",     "rwmutex rlock",
+    "rwmutex lock",   "cond wait",
+    "waitgroup wait", "once wait",
+    "join",           "sleep",
+    "syscall",        "waiting for thread",
+    "call",           "dead",
 };
 bool is_fiber_state(std::string_view s) noexcept;
 
