@@ -54,6 +54,8 @@ class Analysis {
   std::vector<std::vector<std::size_t>> deps_;  // per fiber: fibers or nf_+group
   std::vector<bool> live_;                      // fibers then groups
   std::vector<std::vector<Blame>> blame_;
+  std::vector<std::vector<std::size_t>> queued_on_;          // per fiber: object indices
+  std::unordered_map<std::uint64_t, std::size_t> occupant_;  // thread id -> fiber index
 };
 
 std::size_t Analysis::make_group(std::vector<std::uint64_t> base, std::uint64_t watermark,
@@ -100,27 +102,12 @@ std::size_t Analysis::group_for_fds(const FiberNode& f) {
 
 // The fiber occupying locked thread `thread` with a system call, if any.
 std::size_t Analysis::occupant(std::uint64_t thread) const {
-  const ThreadNode* t = g_.thread(thread);
-  if (!t || t->kind == "pool") return npos;  // a pool thread hands its fibers over
-  for (std::size_t j = 0; j < nf_; ++j) {
-    const FiberNode& f = g_.fibers[j];
-    if (f.reason == WaitReason::syscall && f.thread == thread) return j;
-  }
-  return npos;
+  auto it = occupant_.find(thread);
+  return it == occupant_.end() ? npos : it->second;
 }
 
 std::vector<std::size_t> Analysis::object_waits(std::size_t i) const {
-  std::vector<std::size_t> out;
-  const std::uint64_t id = g_.fibers[i].id;
-  for (std::size_t k = 0; k < g_.objects.size(); ++k) {
-    for (auto [fid, send] : g_.objects[k].state.waiting) {
-      (void)send;
-      if (fid == id) {
-        out.push_back(k);
-        break;
-      }
-    }
-  }
+  std::vector<std::size_t> out = queued_on_[i];
   const FiberNode& f = g_.fibers[i];
   if (out.empty() && f.object_id) {
     if (const ObjectNode* o = g_.object(f.object_id))
@@ -465,6 +452,20 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
 }
 
 DeadlockFinding Analysis::run() {
+  queued_on_.assign(nf_, {});
+  for (std::size_t k = 0; k < g_.objects.size(); ++k) {
+    for (auto [fid, send] : g_.objects[k].state.waiting) {
+      (void)send;
+      const std::size_t i = fiber_ix(fid);
+      if (i != npos && (queued_on_[i].empty() || queued_on_[i].back() != k)) queued_on_[i].push_back(k);
+    }
+  }
+  for (std::size_t j = 0; j < nf_; ++j) {
+    const FiberNode& f = g_.fibers[j];
+    if (f.reason != WaitReason::syscall || !f.thread) continue;
+    const ThreadNode* t = g_.thread(f.thread);
+    if (t && t->kind != "pool") occupant_[f.thread] = j;  // a pool thread hands its fibers over
+  }
   always_.assign(nf_, false);
   deps_.assign(nf_, {});
   for (std::size_t i = 0; i < nf_; ++i) add_dependencies(i);
