@@ -18,11 +18,15 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include "deadlock_detector.h"
 #include "tether/chan.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
 #include "tether/thread_locker.h"
+#include "tether/timer.h"
+#include "wait_graph.h"
 
 namespace {
 
@@ -178,6 +182,26 @@ void BM_PoolPingPong(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_PoolPingPong)->UseRealTime();
+
+// ---- the detector: one look (snapshot + analysis) at 10k parked fibers ----
+
+void BM_DetectorLook10k(benchmark::State& state) {
+  setenv("TETHER_DETECT_MS", "0", 1);  // we look ourselves
+  tether::run([&] {
+    tether::Chan<int> gate(0, "gate");
+    std::vector<tether::FiberRef> fs;
+    for (int i = 0; i < 10000; ++i) fs.push_back(tether::go([gate]() mutable { gate.recv(); }));
+    tether::sleep_for(std::chrono::milliseconds(50));
+    for (auto _ : state) {
+      auto g = tether::detail::take_snapshot();
+      benchmark::DoNotOptimize(tether::detail::find_deadlocks(g));
+    }
+    gate.close();
+    for (auto& f : fs) f.join();
+  });
+  unsetenv("TETHER_DETECT_MS");
+}
+BENCHMARK(BM_DetectorLook10k)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
