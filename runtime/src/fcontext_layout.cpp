@@ -140,7 +140,9 @@ struct Layout {
 };
 Layout g_layout;
 
-void fill_context_from_block(const Layout& l, std::uintptr_t block, unw_context_t* uc) {
+// Reads another context's stack, which ASan may still have poisoned from
+// older frames: not instrumented.
+__attribute__((no_sanitize_address)) void fill_context_from_block(const Layout& l, std::uintptr_t block, unw_context_t* uc) {
   std::memset(uc, 0, sizeof(*uc));
   auto word = [block](int off) { return *reinterpret_cast<const std::uintptr_t*>(block + off); };
   greg_t* g = uc->uc_mcontext.gregs;
@@ -164,7 +166,7 @@ ProbeState* g_probe_state = nullptr;
 // Runs on the probe stack while the probing context is parked: decode its
 // block, then prove the decoding by unwinding out of the probe.
 // Reads the parked context's saved block on another stack: not instrumented.
-__attribute__((no_sanitize("address"))) void probe_entry(ctx::transfer_t t) {
+__attribute__((no_sanitize("address"))) __attribute__((no_sanitize_address)) void probe_entry(ctx::transfer_t t) {
   ProbeState& ps = *g_probe_state;
   san_after_switch(ps.probe_san);
   const auto block = reinterpret_cast<std::uintptr_t>(t.fctx);
@@ -247,7 +249,7 @@ std::uintptr_t saved_block_size() noexcept {
   return static_cast<std::uintptr_t>(last + 8);
 }
 
-std::uintptr_t saved_pc(std::uintptr_t block) noexcept {
+__attribute__((no_sanitize_address)) std::uintptr_t saved_pc(std::uintptr_t block) noexcept {
   return *reinterpret_cast<const std::uintptr_t*>(block + g_layout.rip);
 }
 
