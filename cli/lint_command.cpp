@@ -98,28 +98,36 @@ void add_lint_command(CLI::App& app, CommandResult& result) {
       "file of the database.");
   cmd->add_option("-p,--build-dir", args->options.build_dir,
                   "Build directory containing compile_commands.json")
+      ->type_name("BUILD_DIR")
       ->required(false);
   cmd->add_option("files", args->options.files,
-                  "Source files to lint (default: all in the database)");
+                  "Source files to lint (default: all in the database)")
+      ->type_name("FILE");
   cmd->add_option("-j,--jobs", args->options.jobs, "Translation units parsed in parallel")
+      ->type_name("N")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--format", args->format, "Output format: text (clang-tidy style), json, sarif")
       ->check(CLI::IsMember({"text", "json", "sarif"}));
-  cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of stdout");
+  cmd->add_option("-o,--output", args->output, "Write the report to FILE instead of stdout")
+      ->type_name("FILE");
   cmd->add_option("--disable", args->options.disabled,
                   "Rule ids or globs to turn off (repeatable, comma-separated)")
+      ->type_name("RULE")
       ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--config", args->options.config_file,
-                  "Use this config file instead of the nearest .tether-lint.yaml");
+                  "Use this config file instead of the nearest .tether-lint.yaml")
+      ->type_name("FILE");
   cmd->add_flag("--sys-calls-are-blocking", args->options.sys_calls_are_blocking,
                 "Report tether::sys:: calls on shared threads too");
   cmd->add_option("--root", args->root,
                   "Show paths relative to DIR (SARIF: the SRCROOT base); default: the current "
-                  "directory");
+                  "directory")
+      ->type_name("DIR");
   cmd->add_option("--resource-dir", args->options.resource_dir,
                   "clang resource directory for builtin headers (default: the one found at build "
-                  "time)");
+                  "time)")
+      ->type_name("DIR");
   cmd->add_flag("--timing", args->timing, "Print parse and check time per file to stderr");
   cmd->add_flag("--list-rules", args->list_rules, "List the rules and exit");
   cmd->footer(
