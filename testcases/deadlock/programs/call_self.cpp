@@ -22,16 +22,20 @@ using namespace std::chrono_literals;
 int main() {
   return tether::run([] {
     tether::ThreadLocker gl = tether::ThreadLocker::make("gl");
-    gl.go([gl] {
-      int fds[2];
-      if (tether::sys::pipe(fds) != 0) return;
-      tether::go([gl, fd = fds[1]]() mutable {
-        const int texture = gl.call([] { return 7; });  // waits for thread gl
-        tether::sys::write(fd, &texture, sizeof texture);  // BUG: only after the call
-      }, {.name = "uploader"});
-      int texture = 0;
-      tether::sys::read(fds[0], &texture, sizeof texture);  // holds thread gl
-    }, {.name = "reader"});
+    gl.go(
+        [gl] {
+          int fds[2];
+          if (tether::sys::pipe(fds) != 0) return;
+          tether::go(
+              [gl, fd = fds[1]]() mutable {
+                const int texture = gl.call([] { return 7; });     // waits for thread gl
+                tether::sys::write(fd, &texture, sizeof texture);  // BUG: only after the call
+              },
+              {.name = "uploader"});
+          int texture = 0;
+          tether::sys::read(fds[0], &texture, sizeof texture);  // holds thread gl
+        },
+        {.name = "reader"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

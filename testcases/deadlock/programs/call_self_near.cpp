@@ -20,23 +20,27 @@ int main() {
   return tether::run([] {
     tether::ThreadLocker gl = tether::ThreadLocker::make("gl");
     int got = 0;
-    tether::FiberRef reader = gl.go([gl, &got] {
-      int fds[2];
-      if (tether::sys::pipe(fds) != 0) return;
-      tether::Chan<int> done(0, "done");
-      tether::FiberRef uploader = tether::go([gl, done, fd = fds[1]]() mutable {
-        tether::sleep_for(200ms);  // the reader sits in read(), holding gl, meanwhile
-        int texture = 7;
-        tether::sys::write(fd, &texture, sizeof texture);  // first write ...
-        done.send(gl.call([] { return 1; }));              // ... then call
-      }, {.name = "uploader"});
-      int texture = 0;
-      tether::sys::read(fds[0], &texture, sizeof texture);
-      got = texture + *done.recv();
-      uploader.join();
-      tether::sys::close(fds[0]);
-      tether::sys::close(fds[1]);
-    }, {.name = "reader"});
+    tether::FiberRef reader = gl.go(
+        [gl, &got] {
+          int fds[2];
+          if (tether::sys::pipe(fds) != 0) return;
+          tether::Chan<int> done(0, "done");
+          tether::FiberRef uploader = tether::go(
+              [gl, done, fd = fds[1]]() mutable {
+                tether::sleep_for(200ms);  // the reader sits in read(), holding gl, meanwhile
+                int texture = 7;
+                tether::sys::write(fd, &texture, sizeof texture);  // first write ...
+                done.send(gl.call([] { return 1; }));              // ... then call
+              },
+              {.name = "uploader"});
+          int texture = 0;
+          tether::sys::read(fds[0], &texture, sizeof texture);
+          got = texture + *done.recv();
+          uploader.join();
+          tether::sys::close(fds[0]);
+          tether::sys::close(fds[1]);
+        },
+        {.name = "reader"});
     reader.join();
     std::printf("main: got %d\n", got);
     return got == 8 ? 0 : 1;

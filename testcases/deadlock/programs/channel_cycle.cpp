@@ -20,16 +20,20 @@ using namespace std::chrono_literals;
 
 int main() {
   return tether::run([] {
-    tether::go([] {
-      tether::Chan<int> c1(0, "c1");
-      tether::Chan<int> c2(0, "c2");
-      tether::go([c1, c2]() mutable {
-        c2.send(2);  // waits for "ping", which is sending too
-        c1.recv();
-      }, {.name = "pong"});
-      c1.send(1);  // waits for "pong", which is sending too
-      c2.recv();
-    }, {.name = "ping"});
+    tether::go(
+        [] {
+          tether::Chan<int> c1(0, "c1");
+          tether::Chan<int> c2(0, "c2");
+          tether::go(
+              [c1, c2]() mutable {
+                c2.send(2);  // waits for "ping", which is sending too
+                c1.recv();
+              },
+              {.name = "pong"});
+          c1.send(1);  // waits for "pong", which is sending too
+          c2.recv();
+        },
+        {.name = "ping"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

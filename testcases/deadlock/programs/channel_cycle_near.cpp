@@ -12,17 +12,21 @@
 int main() {
   return tether::run([] {
     std::atomic<int> got = 0;
-    tether::FiberRef ping = tether::go([&got] {
-      tether::Chan<int> c1(0, "c1");
-      tether::Chan<int> c2(1, "c2");  // buffered: pong's send does not wait
-      tether::FiberRef pong = tether::go([c1, c2, &got]() mutable {
-        c2.send(2);
-        got += *c1.recv();
-      }, {.name = "pong"});
-      c1.send(1);
-      got += *c2.recv();
-      pong.join();
-    }, {.name = "ping"});
+    tether::FiberRef ping = tether::go(
+        [&got] {
+          tether::Chan<int> c1(0, "c1");
+          tether::Chan<int> c2(1, "c2");  // buffered: pong's send does not wait
+          tether::FiberRef pong = tether::go(
+              [c1, c2, &got]() mutable {
+                c2.send(2);
+                got += *c1.recv();
+              },
+              {.name = "pong"});
+          c1.send(1);
+          got += *c2.recv();
+          pong.join();
+        },
+        {.name = "ping"});
     ping.join();
     std::printf("main: got %d\n", got.load());
     return got == 3 ? 0 : 1;

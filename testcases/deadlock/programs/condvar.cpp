@@ -27,21 +27,27 @@ struct State {
 
 int main() {
   return tether::run([] {
-    tether::go([] {
-      auto s = std::make_shared<State>();
-      tether::go([s] {
-        s->mu.lock();
-        while (!s->flag) s->ready.wait(s->mu);
-        s->mu.unlock();
-        std::printf("consumer: ready\n");
-      }, {.name = "consumer"});
-      tether::go([s] {
-        tether::sleep_for(100ms);  // the consumer is waiting by now
-        s->mu.lock();
-        s->flag = true;
-        s->mu.unlock();  // BUG: no s->ready.signal()
-      }, {.name = "producer"});
-    }, {.name = "pipeline"});
+    tether::go(
+        [] {
+          auto s = std::make_shared<State>();
+          tether::go(
+              [s] {
+                s->mu.lock();
+                while (!s->flag) s->ready.wait(s->mu);
+                s->mu.unlock();
+                std::printf("consumer: ready\n");
+              },
+              {.name = "consumer"});
+          tether::go(
+              [s] {
+                tether::sleep_for(100ms);  // the consumer is waiting by now
+                s->mu.lock();
+                s->flag = true;
+                s->mu.unlock();  // BUG: no s->ready.signal()
+              },
+              {.name = "producer"});
+        },
+        {.name = "pipeline"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

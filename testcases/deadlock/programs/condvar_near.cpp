@@ -22,22 +22,28 @@ struct State {
 int main() {
   return tether::run([] {
     tether::FiberRef consumer, producer;
-    tether::FiberRef pipeline = tether::go([&consumer, &producer] {
-      auto s = std::make_shared<State>();
-      consumer = tether::go([s] {
-        s->mu.lock();
-        while (!s->flag) s->ready.wait(s->mu);
-        s->mu.unlock();
-        std::printf("consumer: ready\n");
-      }, {.name = "consumer"});
-      producer = tether::go([s] {
-        tether::sleep_for(100ms);
-        s->mu.lock();
-        s->flag = true;
-        s->ready.signal();
-        s->mu.unlock();
-      }, {.name = "producer"});
-    }, {.name = "pipeline"});
+    tether::FiberRef pipeline = tether::go(
+        [&consumer, &producer] {
+          auto s = std::make_shared<State>();
+          consumer = tether::go(
+              [s] {
+                s->mu.lock();
+                while (!s->flag) s->ready.wait(s->mu);
+                s->mu.unlock();
+                std::printf("consumer: ready\n");
+              },
+              {.name = "consumer"});
+          producer = tether::go(
+              [s] {
+                tether::sleep_for(100ms);
+                s->mu.lock();
+                s->flag = true;
+                s->ready.signal();
+                s->mu.unlock();
+              },
+              {.name = "producer"});
+        },
+        {.name = "pipeline"});
     pipeline.join();
     consumer.join();
     producer.join();

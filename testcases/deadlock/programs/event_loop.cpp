@@ -29,30 +29,36 @@ struct Request {
 
 int main() {
   return tether::run([] {
-    tether::go([] {
-      tether::Chan<Request> requests(0, "requests");
-      tether::Chan<long> eval(0, "eval"), eval_result(0, "eval-result");
-      tether::ThreadLocker::make("ptrace").go([=]() mutable {
-        for (Request& r : requests) {
-          if (!r.resume) {
-            r.reply.send(r.addr * 2);  // "memory"
-            continue;
-          }
-          eval.send(r.addr);  // BUG: the event loop runs inside the server ...
-          r.reply.send(*eval_result.recv());  // ... and stops serving requests
-        }
-      }, {.name = "server"});
-      tether::go([=]() mutable {
-        for (long addr : eval) {
-          tether::Chan<long> mem(0, "mem");
-          requests.send({false, addr, mem});  // needs the server
-          eval_result.send(*mem.recv() + 1);
-        }
-      }, {.name = "interpreter"});
-      tether::Chan<long> reply(0, "reply");
-      requests.send({true, 20, reply});  // "call f(x) + i"
-      std::printf("result %ld\n", *reply.recv());
-    }, {.name = "debugger"});
+    tether::go(
+        [] {
+          tether::Chan<Request> requests(0, "requests");
+          tether::Chan<long> eval(0, "eval"), eval_result(0, "eval-result");
+          tether::ThreadLocker::make("ptrace").go(
+              [=]() mutable {
+                for (Request& r : requests) {
+                  if (!r.resume) {
+                    r.reply.send(r.addr * 2);  // "memory"
+                    continue;
+                  }
+                  eval.send(r.addr);  // BUG: the event loop runs inside the server ...
+                  r.reply.send(*eval_result.recv());  // ... and stops serving requests
+                }
+              },
+              {.name = "server"});
+          tether::go(
+              [=]() mutable {
+                for (long addr : eval) {
+                  tether::Chan<long> mem(0, "mem");
+                  requests.send({false, addr, mem});  // needs the server
+                  eval_result.send(*mem.recv() + 1);
+                }
+              },
+              {.name = "interpreter"});
+          tether::Chan<long> reply(0, "reply");
+          requests.send({true, 20, reply});  // "call f(x) + i"
+          std::printf("result %ld\n", *reply.recv());
+        },
+        {.name = "debugger"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

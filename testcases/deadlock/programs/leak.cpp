@@ -17,12 +17,14 @@ int main() {
   return tether::run([] {
     tether::Chan<int> events(0, "events");
     tether::Chan<int> handled(0, "handled");  // so main knows the event was printed
-    tether::go([events, handled]() mutable {
-      for (int e : events) {
-        std::printf("listener: event %d\n", e);
-        handled.send(e);
-      }
-    }, {.name = "listener"});
+    tether::go(
+        [events, handled]() mutable {
+          for (int e : events) {
+            std::printf("listener: event %d\n", e);
+            handled.send(e);
+          }
+        },
+        {.name = "listener"});
     events.send(1);
     handled.recv();
     return 0;  // BUG: events is never closed; the listener waits forever

@@ -24,20 +24,24 @@ int main() {
     // Shared, because the abandoned fibers keep using them after main returns.
     auto accounts = std::make_shared<tether::Mutex>("accounts");
     auto audit = std::make_shared<tether::Mutex>("audit");
-    tether::go([accounts, audit] {
-      accounts->lock();
-      tether::sleep_for(50ms);  // let "report" take audit
-      audit->lock();            // waits for "report" forever
-      audit->unlock();
-      accounts->unlock();
-    }, {.name = "transfer"});
-    tether::go([accounts, audit] {
-      audit->lock();
-      tether::sleep_for(50ms);
-      accounts->lock();  // BUG: the opposite order
-      accounts->unlock();
-      audit->unlock();
-    }, {.name = "report"});
+    tether::go(
+        [accounts, audit] {
+          accounts->lock();
+          tether::sleep_for(50ms);  // let "report" take audit
+          audit->lock();            // waits for "report" forever
+          audit->unlock();
+          accounts->unlock();
+        },
+        {.name = "transfer"});
+    tether::go(
+        [accounts, audit] {
+          audit->lock();
+          tether::sleep_for(50ms);
+          accounts->lock();  // BUG: the opposite order
+          accounts->unlock();
+          audit->unlock();
+        },
+        {.name = "report"});
     tether::sleep_for(1s);  // long enough for the watchdog (every 100 ms)
     std::printf("main: done\n");
     return 0;

@@ -22,20 +22,24 @@ int main() {
   return tether::run([] {
     auto scene = std::make_shared<tether::Mutex>("scene");
     auto textures = std::make_shared<tether::Mutex>("textures");
-    tether::ThreadLocker::make("gl").go([scene, textures] {
-      scene->lock();
-      tether::sleep_for(50ms);
-      textures->lock();  // waits for "loader" forever
-      textures->unlock();
-      scene->unlock();
-    }, {.name = "render"});
-    tether::go([scene, textures] {
-      textures->lock();
-      tether::sleep_for(50ms);
-      scene->lock();  // BUG: the opposite order
-      scene->unlock();
-      textures->unlock();
-    }, {.name = "loader"});
+    tether::ThreadLocker::make("gl").go(
+        [scene, textures] {
+          scene->lock();
+          tether::sleep_for(50ms);
+          textures->lock();  // waits for "loader" forever
+          textures->unlock();
+          scene->unlock();
+        },
+        {.name = "render"});
+    tether::go(
+        [scene, textures] {
+          textures->lock();
+          tether::sleep_for(50ms);
+          scene->lock();  // BUG: the opposite order
+          scene->unlock();
+          textures->unlock();
+        },
+        {.name = "loader"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

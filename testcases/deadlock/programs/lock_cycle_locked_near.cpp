@@ -17,20 +17,24 @@ int main() {
   return tether::run([] {
     auto scene = std::make_shared<tether::Mutex>("scene");
     auto textures = std::make_shared<tether::Mutex>("textures");
-    tether::FiberRef render = tether::ThreadLocker::make("gl").go([scene, textures] {
-      scene->lock();
-      tether::sleep_for(50ms);
-      textures->lock();
-      textures->unlock();
-      scene->unlock();
-    }, {.name = "render"});
-    tether::FiberRef loader = tether::go([scene, textures] {
-      scene->lock();  // the same order as "render"
-      tether::sleep_for(50ms);
-      textures->lock();
-      textures->unlock();
-      scene->unlock();
-    }, {.name = "loader"});
+    tether::FiberRef render = tether::ThreadLocker::make("gl").go(
+        [scene, textures] {
+          scene->lock();
+          tether::sleep_for(50ms);
+          textures->lock();
+          textures->unlock();
+          scene->unlock();
+        },
+        {.name = "render"});
+    tether::FiberRef loader = tether::go(
+        [scene, textures] {
+          scene->lock();  // the same order as "render"
+          tether::sleep_for(50ms);
+          textures->lock();
+          textures->unlock();
+          scene->unlock();
+        },
+        {.name = "loader"});
     render.join();
     loader.join();
     std::printf("main: done\n");

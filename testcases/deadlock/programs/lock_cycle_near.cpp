@@ -18,22 +18,26 @@ int main() {
     auto accounts = std::make_shared<tether::Mutex>("accounts");
     auto audit = std::make_shared<tether::Mutex>("audit");
     int done = 0;
-    tether::FiberRef a = tether::go([&done, accounts, audit] {
-      accounts->lock();
-      tether::sleep_for(50ms);
-      audit->lock();
-      ++done;
-      audit->unlock();
-      accounts->unlock();
-    }, {.name = "transfer"});
-    tether::FiberRef b = tether::go([&done, accounts, audit] {
-      accounts->lock();  // the same order as "transfer"
-      tether::sleep_for(50ms);
-      audit->lock();
-      ++done;
-      audit->unlock();
-      accounts->unlock();
-    }, {.name = "report"});
+    tether::FiberRef a = tether::go(
+        [&done, accounts, audit] {
+          accounts->lock();
+          tether::sleep_for(50ms);
+          audit->lock();
+          ++done;
+          audit->unlock();
+          accounts->unlock();
+        },
+        {.name = "transfer"});
+    tether::FiberRef b = tether::go(
+        [&done, accounts, audit] {
+          accounts->lock();  // the same order as "transfer"
+          tether::sleep_for(50ms);
+          audit->lock();
+          ++done;
+          audit->unlock();
+          accounts->unlock();
+        },
+        {.name = "report"});
     a.join();
     b.join();
     std::printf("main: done %d\n", done);

@@ -18,10 +18,12 @@ int main() {
   return tether::run([] {
     int fds[2];
     if (tether::sys::pipe(fds) != 0) return 1;
-    tether::go([fd = fds[1]] {
-      int v = tether::ThreadLocker::main().call([] { return 5; });  // waits for the main thread
-      tether::sys::write(fd, &v, sizeof v);  // BUG: only after the call
-    }, {.name = "uploader"});
+    tether::go(
+        [fd = fds[1]] {
+          int v = tether::ThreadLocker::main().call([] { return 5; });  // waits for the main thread
+          tether::sys::write(fd, &v, sizeof v);                         // BUG: only after the call
+        },
+        {.name = "uploader"});
     int v = 0;
     tether::sys::read(fds[0], &v, sizeof v);  // holds the main thread
     std::printf("main: read %d\n", v);

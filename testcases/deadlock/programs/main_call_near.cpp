@@ -19,12 +19,14 @@ int main() {
     int fds[2];
     if (tether::sys::pipe(fds) != 0) return 1;
     tether::Chan<int> done(0, "done");
-    tether::FiberRef uploader = tether::go([done, fd = fds[1]]() mutable {
-      tether::sleep_for(200ms);
-      int v = 5;
-      tether::sys::write(fd, &v, sizeof v);  // first write ...
-      done.send(tether::ThreadLocker::main().call([] { return 1; }));  // ... then call
-    }, {.name = "uploader"});
+    tether::FiberRef uploader = tether::go(
+        [done, fd = fds[1]]() mutable {
+          tether::sleep_for(200ms);
+          int v = 5;
+          tether::sys::write(fd, &v, sizeof v);                            // first write ...
+          done.send(tether::ThreadLocker::main().call([] { return 1; }));  // ... then call
+        },
+        {.name = "uploader"});
     int v = 0;
     tether::sys::read(fds[0], &v, sizeof v);
     v += *done.recv();

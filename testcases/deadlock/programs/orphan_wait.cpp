@@ -18,26 +18,34 @@
 
 using namespace std::chrono_literals;
 
-bool setup_succeeds() { return false; }
+bool setup_succeeds() {
+  return false;
+}
 
 int main() {
   return tether::run([] {
     tether::Chan<int> ticks(0, "ticks");
-    tether::go([ticks]() mutable {
-      for (int i = 0; i < 20; ++i) {
-        tether::sleep_for(50ms);
-        ticks.send(i);
-      }
-      ticks.close();
-    }, {.name = "ticker"});
-    tether::go([] {
-      tether::Chan<int> go_ahead(0, "go-ahead");
-      tether::go([go_ahead]() mutable {
-        if (go_ahead.recv()) std::printf("worker: got go-ahead\n");
-      }, {.name = "worker"});
-      if (!setup_succeeds()) return;  // BUG: the worker still waits for go_ahead
-      go_ahead.send(1);
-    }, {.name = "controller"});
+    tether::go(
+        [ticks]() mutable {
+          for (int i = 0; i < 20; ++i) {
+            tether::sleep_for(50ms);
+            ticks.send(i);
+          }
+          ticks.close();
+        },
+        {.name = "ticker"});
+    tether::go(
+        [] {
+          tether::Chan<int> go_ahead(0, "go-ahead");
+          tether::go(
+              [go_ahead]() mutable {
+                if (go_ahead.recv()) std::printf("worker: got go-ahead\n");
+              },
+              {.name = "worker"});
+          if (!setup_succeeds()) return;  // BUG: the worker still waits for go_ahead
+          go_ahead.send(1);
+        },
+        {.name = "controller"});
     int n = 0;
     for (int tick : ticks) n += tick >= 0;  // the program goes on for ~1 s
     std::printf("main: %d ticks\n", n);

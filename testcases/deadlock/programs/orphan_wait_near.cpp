@@ -21,22 +21,28 @@ bool setup_succeeds() {
 int main() {
   return tether::run([] {
     tether::Chan<int> ticks(0, "ticks");
-    tether::FiberRef ticker = tether::go([ticks]() mutable {
-      for (int i = 0; i < 20; ++i) {
-        tether::sleep_for(50ms);
-        ticks.send(i);
-      }
-      ticks.close();
-    }, {.name = "ticker"});
+    tether::FiberRef ticker = tether::go(
+        [ticks]() mutable {
+          for (int i = 0; i < 20; ++i) {
+            tether::sleep_for(50ms);
+            ticks.send(i);
+          }
+          ticks.close();
+        },
+        {.name = "ticker"});
     tether::FiberRef worker;
-    tether::FiberRef controller = tether::go([&worker] {
-      tether::Chan<int> go_ahead(0, "go-ahead");
-      worker = tether::go([go_ahead]() mutable {
-        if (go_ahead.recv()) std::printf("worker: got go-ahead\n");
-      }, {.name = "worker"});
-      if (!setup_succeeds()) return;
-      go_ahead.send(1);
-    }, {.name = "controller"});
+    tether::FiberRef controller = tether::go(
+        [&worker] {
+          tether::Chan<int> go_ahead(0, "go-ahead");
+          worker = tether::go(
+              [go_ahead]() mutable {
+                if (go_ahead.recv()) std::printf("worker: got go-ahead\n");
+              },
+              {.name = "worker"});
+          if (!setup_succeeds()) return;
+          go_ahead.send(1);
+        },
+        {.name = "controller"});
     int n = 0;
     for (int tick : ticks) n += tick >= 0;
     ticker.join();

@@ -21,18 +21,22 @@ using namespace std::chrono_literals;
 int main() {
   return tether::run([] {
     auto config = std::make_shared<tether::RWMutex>("config");
-    tether::go([config] {
-      config->rlock();
-      tether::sleep_for(100ms);  // the writer arrives meanwhile
-      config->rlock();           // BUG: recursive read lock, waits behind the writer
-      config->runlock();
-      config->runlock();
-    }, {.name = "reader"});
-    tether::go([config] {
-      tether::sleep_for(30ms);
-      config->lock();  // waits for the reader
-      config->unlock();
-    }, {.name = "writer"});
+    tether::go(
+        [config] {
+          config->rlock();
+          tether::sleep_for(100ms);  // the writer arrives meanwhile
+          config->rlock();           // BUG: recursive read lock, waits behind the writer
+          config->runlock();
+          config->runlock();
+        },
+        {.name = "reader"});
+    tether::go(
+        [config] {
+          tether::sleep_for(30ms);
+          config->lock();  // waits for the reader
+          config->unlock();
+        },
+        {.name = "writer"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

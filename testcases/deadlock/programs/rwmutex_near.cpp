@@ -16,18 +16,22 @@ using namespace std::chrono_literals;
 int main() {
   return tether::run([] {
     auto config = std::make_shared<tether::RWMutex>("config");
-    tether::FiberRef reader = tether::go([config] {
-      config->rlock();
-      tether::sleep_for(100ms);
-      config->runlock();  // released first
-      config->rlock();
-      config->runlock();
-    }, {.name = "reader"});
-    tether::FiberRef writer = tether::go([config] {
-      tether::sleep_for(30ms);
-      config->lock();
-      config->unlock();
-    }, {.name = "writer"});
+    tether::FiberRef reader = tether::go(
+        [config] {
+          config->rlock();
+          tether::sleep_for(100ms);
+          config->runlock();  // released first
+          config->rlock();
+          config->runlock();
+        },
+        {.name = "reader"});
+    tether::FiberRef writer = tether::go(
+        [config] {
+          tether::sleep_for(30ms);
+          config->lock();
+          config->unlock();
+        },
+        {.name = "writer"});
     reader.join();
     writer.join();
     std::printf("main: done\n");

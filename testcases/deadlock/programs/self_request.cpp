@@ -27,24 +27,28 @@ struct Request {
 
 int main() {
   return tether::run([] {
-    tether::go([] {
-      tether::Chan<Request> requests(0, "requests");
-      tether::ThreadLocker::make("server").go([requests]() mutable {
-        for (Request& r : requests) {
-          long sum = r.n;
-          if (r.n > 1) {
-            tether::Chan<long> sub(0, "sub-reply");
-            requests.send({r.n - 1, sub});  // BUG: only this fiber receives requests
-            sum += *sub.recv();
-          }
-          r.reply.send(sum);
-        }
-      }, {.name = "server"});
-      tether::Chan<long> reply(0, "reply");
-      requests.send({4, reply});
-      std::printf("triangle(4) = %ld\n", *reply.recv());
-      requests.close();
-    }, {.name = "client"});
+    tether::go(
+        [] {
+          tether::Chan<Request> requests(0, "requests");
+          tether::ThreadLocker::make("server").go(
+              [requests]() mutable {
+                for (Request& r : requests) {
+                  long sum = r.n;
+                  if (r.n > 1) {
+                    tether::Chan<long> sub(0, "sub-reply");
+                    requests.send({r.n - 1, sub});  // BUG: only this fiber receives requests
+                    sum += *sub.recv();
+                  }
+                  r.reply.send(sum);
+                }
+              },
+              {.name = "server"});
+          tether::Chan<long> reply(0, "reply");
+          requests.send({4, reply});
+          std::printf("triangle(4) = %ld\n", *reply.recv());
+          requests.close();
+        },
+        {.name = "client"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

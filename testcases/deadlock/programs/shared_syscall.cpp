@@ -22,15 +22,19 @@ using namespace std::chrono_literals;
 int main() {
   return tether::run([] {
     tether::ThreadLocker io = tether::ThreadLocker::make("io");
-    io.go([io]() mutable {
-      int fds[2];
-      if (tether::sys::pipe(fds) != 0) return;
-      io.go([fd = fds[1]] {  // BUG: locked to the thread the reader will block
-        tether::sys::write(fd, "x", 1);
-      }, {.name = "writer"});
-      char c;
-      tether::sys::read(fds[0], &c, 1);  // blocks thread "io"
-    }, {.name = "reader"});
+    io.go(
+        [io]() mutable {
+          int fds[2];
+          if (tether::sys::pipe(fds) != 0) return;
+          io.go(
+              [fd = fds[1]] {  // BUG: locked to the thread the reader will block
+                tether::sys::write(fd, "x", 1);
+              },
+              {.name = "writer"});
+          char c;
+          tether::sys::read(fds[0], &c, 1);  // blocks thread "io"
+        },
+        {.name = "reader"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

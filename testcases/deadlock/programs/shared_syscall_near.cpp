@@ -19,18 +19,22 @@ int main() {
   return tether::run([] {
     tether::ThreadLocker io = tether::ThreadLocker::make("io");
     char c = 0;
-    tether::FiberRef reader = io.go([&c] {
-      int fds[2];
-      if (tether::sys::pipe(fds) != 0) return;
-      tether::FiberRef writer = tether::go([fd = fds[1]] {  // on the pool: free to run while "io" is blocked
-        tether::sleep_for(300ms);
-        tether::sys::write(fd, "x", 1);
-      }, {.name = "writer"});
-      tether::sys::read(fds[0], &c, 1);
-      writer.join();
-      tether::sys::close(fds[0]);
-      tether::sys::close(fds[1]);
-    }, {.name = "reader"});
+    tether::FiberRef reader = io.go(
+        [&c] {
+          int fds[2];
+          if (tether::sys::pipe(fds) != 0) return;
+          tether::FiberRef writer = tether::go(
+              [fd = fds[1]] {  // on the pool: free to run while "io" is blocked
+                tether::sleep_for(300ms);
+                tether::sys::write(fd, "x", 1);
+              },
+              {.name = "writer"});
+          tether::sys::read(fds[0], &c, 1);
+          writer.join();
+          tether::sys::close(fds[0]);
+          tether::sys::close(fds[1]);
+        },
+        {.name = "reader"});
     reader.join();
     std::printf("main: read '%c'\n", c);
     return c == 'x' ? 0 : 1;

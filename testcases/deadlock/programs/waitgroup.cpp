@@ -24,18 +24,22 @@ bool work(int i) {
 
 int main() {
   return tether::run([] {
-    tether::go([] {
-      auto wg = std::make_shared<tether::WaitGroup>("workers");
-      wg->add(3);
-      for (int i = 0; i < 3; ++i) {
-        tether::go([wg, i] {
-          if (!work(i)) return;  // BUG: returns without wg->done()
-          wg->done();
-        }, {.name = "worker"});
-      }
-      wg->wait();
-      std::printf("batch: all done\n");
-    }, {.name = "batch"});
+    tether::go(
+        [] {
+          auto wg = std::make_shared<tether::WaitGroup>("workers");
+          wg->add(3);
+          for (int i = 0; i < 3; ++i) {
+            tether::go(
+                [wg, i] {
+                  if (!work(i)) return;  // BUG: returns without wg->done()
+                  wg->done();
+                },
+                {.name = "worker"});
+          }
+          wg->wait();
+          std::printf("batch: all done\n");
+        },
+        {.name = "batch"});
     tether::sleep_for(1s);
     std::printf("main: done\n");
     return 0;

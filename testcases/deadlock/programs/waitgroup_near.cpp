@@ -26,19 +26,23 @@ struct DoneGuard {
 int main() {
   return tether::run([] {
     bool finished = false;
-    tether::FiberRef batch = tether::go([&finished] {
-      auto wg = std::make_shared<tether::WaitGroup>("workers");
-      wg->add(3);
-      for (int i = 0; i < 3; ++i) {
-        tether::go([wg, i] {
-          DoneGuard guard{*wg};  // done() on every path
-          if (!work(i)) return;
-        }, {.name = "worker"});
-      }
-      wg->wait();
-      finished = true;
-      std::printf("batch: all done\n");
-    }, {.name = "batch"});
+    tether::FiberRef batch = tether::go(
+        [&finished] {
+          auto wg = std::make_shared<tether::WaitGroup>("workers");
+          wg->add(3);
+          for (int i = 0; i < 3; ++i) {
+            tether::go(
+                [wg, i] {
+                  DoneGuard guard{*wg};  // done() on every path
+                  if (!work(i)) return;
+                },
+                {.name = "worker"});
+          }
+          wg->wait();
+          finished = true;
+          std::printf("batch: all done\n");
+        },
+        {.name = "batch"});
     batch.join();
     return finished ? 0 : 1;
   });
