@@ -17,6 +17,10 @@
 #   stderr-matches: ERE        some line of stderr matches
 #   stderr-lacks: ERE          no line of stderr matches
 #   stderr-count: N ERE        exactly N lines of stderr match
+#   snapshot-kinds: K1 K2...   the snapshot JSON the runtime wrote to
+#                              TETHER_SNAPSHOT lists deadlocks of exactly these
+#                              kinds (any order; "none": no snapshot written).
+#                              `direct` mode only: `tether run` owns the file.
 # e.g. "direct-status: 2", "direct-stderr-matches: ^fatal error".
 #
 # `tether run` exits 66 when the runtime wrote a report; it then points
@@ -64,6 +68,8 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   fi
   case "$key" in
     status | report | stdout-matches | stdout-lacks | stderr-matches | stderr-lacks | stderr-count) ;;
+    snapshot-kinds)
+      [[ "$MODE" == direct ]] || { echo "run_case.sh: $EXPECT:$lineno: snapshot-kinds is for direct- lines only" >&2; exit 2; } ;;
     *) echo "run_case.sh: $EXPECT:$lineno: unknown check '$key'" >&2; exit 2 ;;
   esac
   CHECKS+=("$key" "$value" "$lineno")
@@ -78,7 +84,8 @@ if [[ "$MODE" == run ]]; then
 else
   CMD=("$PROG")
 fi
-env "${ENVS[@]}" TETHER_REPORT_FILE="$REPORT" "${CMD[@]}" >"$TMP/out" 2>"$TMP/err" </dev/null
+SNAPSHOT="$TMP/snapshot.json"
+env "${ENVS[@]}" TETHER_REPORT_FILE="$REPORT" TETHER_SNAPSHOT="$SNAPSHOT" "${CMD[@]}" >"$TMP/out" 2>"$TMP/err" </dev/null
 RC=$?
 
 count_lines() {  # count_lines FILE ERE
@@ -125,6 +132,20 @@ while [[ $# -gt 0 ]]; do
     stderr-lacks)
       ! grep -qE -- "$value" "$TMP/err" || FAILS+=("$at: stderr has a line matching: $value")
       ;;
+    snapshot-kinds)
+      if [[ "$value" == none ]]; then
+        [[ ! -s "$SNAPSHOT" ]] || FAILS+=("$at: expected no snapshot, but TETHER_SNAPSHOT was written")
+      elif [[ ! -s "$SNAPSHOT" ]]; then
+        FAILS+=("$at: expected a snapshot with deadlocks [$value], none was written")
+      else
+        got="$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted(x["kind"] for x in d.get("deadlocks", []))))' "$SNAPSHOT" 2>&1)" ||
+          got="unreadable JSON: $got"
+        want="$(tr ' ' '\n' <<<"$value" | sort | tr '\n' ' ' | sed 's/ *$//; s/^ *//')"
+        [[ "$got" == "$want" ]] || FAILS+=("$at: snapshot deadlock kinds: expected [$want], got [$got]")
+      fi
+      ;;
     stderr-count)
       n="${value%% *}" re="${value#* }"
       got="$(count_lines "$TMP/err" "$re")"
@@ -146,5 +167,6 @@ fi
   echo "--- stdout:"; cat "$TMP/out"
   echo "--- stderr:"; cat "$TMP/err"
   echo "--- report file:"; cat "$REPORT" 2>/dev/null || echo "(none)"
+  [[ -s "$SNAPSHOT" ]] && echo "--- snapshot: $(wc -c <"$SNAPSHOT") bytes (not shown)"
 } >&2
 exit 1
