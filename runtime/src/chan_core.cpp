@@ -26,6 +26,7 @@ ChanImpl::ChanImpl(std::size_t capacity, const ElemOps* ops, std::string name,
                    std::source_location site)
     : SyncObject(ObjectKind::chan, std::move(name), site), ops_(ops), cap_(capacity) {
   if (cap_ != 0) buf_ = ::operator new(cap_ * ops_->size, std::align_val_t(ops_->align));
+  publish();  // last: the detector may describe it from now on
 }
 
 ChanImpl::~ChanImpl() {

@@ -10,7 +10,9 @@ namespace tether {
 namespace detail {
 
 CondVarCore::CondVarCore(std::string name, std::source_location site)
-    : SyncObject(ObjectKind::cond_var, std::move(name), site) {}
+    : SyncObject(ObjectKind::cond_var, std::move(name), site) {
+  publish();  // last: the detector may describe it from now on
+}
 
 bool CondVarCore::wait(MutexCore& mu, const Clock::time_point* deadline,
                        std::source_location site) {

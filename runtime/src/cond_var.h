@@ -20,6 +20,8 @@ namespace tether::detail {
 class CondVarCore final : public SyncObject {
  public:
   CondVarCore(std::string name, std::source_location site);
+  // Leaves the registry before the members go: the detector may be describing it.
+  ~CondVarCore() override { unregister(); }
 
   // Releases mu, parks until signalled (or the deadline, if given, passes),
   // re-locks mu. Returns false on timeout.

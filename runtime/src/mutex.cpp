@@ -11,7 +11,9 @@ namespace tether {
 namespace detail {
 
 MutexCore::MutexCore(std::string name, std::source_location site)
-    : SyncObject(ObjectKind::mutex, std::move(name), site) {}
+    : SyncObject(ObjectKind::mutex, std::move(name), site) {
+  publish();  // last: the detector may describe it from now on
+}
 
 void MutexCore::lock(std::source_location site) {
   const std::uint64_t me = current_fiber_id();

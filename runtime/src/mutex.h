@@ -50,6 +50,8 @@ inline void describe_waiters(const WaitQueue& q, ObjectState& out) {
 class MutexCore final : public SyncObject {
  public:
   MutexCore(std::string name, std::source_location site);
+  // Leaves the registry before the members go: the detector may be describing it.
+  ~MutexCore() override { unregister(); }
 
   void lock(std::source_location site);
   bool try_lock() noexcept;

@@ -11,7 +11,9 @@ namespace tether {
 namespace detail {
 
 OnceCore::OnceCore(std::string name, std::source_location site)
-    : SyncObject(ObjectKind::once, std::move(name), site) {}
+    : SyncObject(ObjectKind::once, std::move(name), site) {
+  publish();  // last: the detector may describe it from now on
+}
 
 void OnceCore::call(void (*run)(void*), void* fn, std::source_location site) {
   if (done_.load(std::memory_order_acquire)) return;

@@ -23,6 +23,8 @@ namespace tether::detail {
 class OnceCore final : public SyncObject {
  public:
   OnceCore(std::string name, std::source_location site);
+  // Leaves the registry before the members go: the detector may be describing it.
+  ~OnceCore() override { unregister(); }
 
   void call(void (*run)(void*), void* fn, std::source_location site);
   bool done() const noexcept { return done_.load(std::memory_order_acquire); }

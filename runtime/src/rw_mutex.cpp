@@ -12,7 +12,9 @@ namespace tether {
 namespace detail {
 
 RWMutexCore::RWMutexCore(std::string name, std::source_location site)
-    : SyncObject(ObjectKind::rwmutex, std::move(name), site) {}
+    : SyncObject(ObjectKind::rwmutex, std::move(name), site) {
+  publish();  // last: the detector may describe it from now on
+}
 
 void RWMutexCore::add_reader(std::uint64_t fiber) noexcept {
   readers_.store(readers_.load(std::memory_order_relaxed) + 1, std::memory_order_release);

@@ -28,6 +28,8 @@ namespace tether::detail {
 class RWMutexCore final : public SyncObject {
  public:
   RWMutexCore(std::string name, std::source_location site);
+  // Leaves the registry before the members go: the detector may be describing it.
+  ~RWMutexCore() override { unregister(); }
 
   void lock(std::source_location site);
   bool try_lock() noexcept;

@@ -61,6 +61,13 @@ class SyncObject {
   // half-destroyed object. Idempotent.
   void unregister() noexcept;
 
+  // The registry links the object from this base constructor, before the
+  // derived constructor has set the vtable pointer and built the members
+  // describe() reads. A class that overrides describe() calls publish() as
+  // the last thing in its constructor; snapshots skip describe() until then.
+  void publish() noexcept { published_.store(true, std::memory_order_release); }
+  bool published() const noexcept { return published_.load(std::memory_order_acquire); }
+
  private:
   friend class ObjectRegistry;
   std::uint64_t id_;
@@ -70,6 +77,7 @@ class SyncObject {
   std::uint64_t creator_ = 0;
   std::uint64_t watermark_ = 0;
   std::atomic<bool> registered_{true};
+  std::atomic<bool> published_{false};
   SyncObject* reg_prev_ = nullptr;  // registry links, guarded by the registry's mutex
   SyncObject* reg_next_ = nullptr;
 };

@@ -232,7 +232,7 @@ WaitGraph take_snapshot() {
     n.created_at = o.created_at();
     n.creator = o.creator_fiber();
     n.watermark = o.fiber_watermark();
-    o.describe(n.state);
+    if (o.published()) o.describe(n.state);  // else still being constructed
     g.objects.push_back(std::move(n));
   });
   g.index();

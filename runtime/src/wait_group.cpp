@@ -12,7 +12,9 @@ namespace tether {
 namespace detail {
 
 WaitGroupCore::WaitGroupCore(std::string name, std::source_location site)
-    : SyncObject(ObjectKind::wait_group, std::move(name), site) {}
+    : SyncObject(ObjectKind::wait_group, std::move(name), site) {
+  publish();  // last: the detector may describe it from now on
+}
 
 void WaitGroupCore::add(std::int64_t n, std::source_location site) {
   const std::uint64_t me = current_fiber_id();

@@ -21,6 +21,8 @@ namespace tether::detail {
 class WaitGroupCore final : public SyncObject {
  public:
   WaitGroupCore(std::string name, std::source_location site);
+  // Leaves the registry before the members go: the detector may be describing it.
+  ~WaitGroupCore() override { unregister(); }
 
   void add(std::int64_t n, std::source_location site);
   void wait(std::source_location site);
