@@ -1,0 +1,3 @@
+module tether/bench/peers/go
+
+go 1.19
