@@ -177,7 +177,8 @@ int select_core(SelectCaseRef* cases, std::size_t n, std::source_location site) 
   const std::uint64_t me = current_fiber_id();
   lock_all(locks.data(), nlocks);
   for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].kind == SelectCaseRef::Kind::recv) ChanImpl::from(cases[i].chan)->note_receiver(me);
+    if (cases[i].kind == SelectCaseRef::Kind::recv)
+      ChanImpl::from(cases[i].chan)->note_receiver(me);
     if (cases[i].kind == SelectCaseRef::Kind::send) ChanImpl::from(cases[i].chan)->note_sender(me);
   }
   for (std::size_t p = 0; p < nchan; ++p) {

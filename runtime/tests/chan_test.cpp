@@ -131,9 +131,10 @@ TEST(Chan, CloseWakesParkedReceivers) {
     constexpr int kN = 5;
     std::atomic<int> nullopts{0};
     std::vector<FiberRef> fs;
-    for (int i = 0; i < kN; ++i) fs.push_back(go([&] {
-      if (!ch.recv()) ++nullopts;
-    }));
+    for (int i = 0; i < kN; ++i)
+      fs.push_back(go([&] {
+        if (!ch.recv()) ++nullopts;
+      }));
     wait_parked(ch, 0, kN);
     ch.close();
     for (auto& f : fs) f.join();
@@ -260,8 +261,8 @@ TEST(Chan, TrySendTryRecv) {
 
 TEST(Chan, PlainThreadsAndFibers) {
   run([] {
-    Chan<int> to_fiber;          // threads -> fiber
-    Chan<int> to_threads(2);     // fiber -> threads
+    Chan<int> to_fiber;       // threads -> fiber
+    Chan<int> to_threads(2);  // fiber -> threads
     constexpr int kThreads = 4, kPer = 500;
     std::vector<std::thread> ts;
     std::atomic<long> thread_sum{0};
@@ -335,9 +336,8 @@ TEST(Chan, RandomizedStress) {
   run([] {
     constexpr int kFiberProducers = 8, kThreadProducers = 2, kConsumers = 6, kPer = 1500;
     constexpr int kProducers = kFiberProducers + kThreadProducers;
-    std::vector<Chan<std::uint32_t>> chans{Chan<std::uint32_t>(0, "c0"),
-                                           Chan<std::uint32_t>(1, "c1"),
-                                           Chan<std::uint32_t>(7, "c7")};
+    std::vector<Chan<std::uint32_t>> chans{
+        Chan<std::uint32_t>(0, "c0"), Chan<std::uint32_t>(1, "c1"), Chan<std::uint32_t>(7, "c7")};
     std::vector<std::atomic<int>> seen(kProducers * kPer);
     auto produce = [&](int p) {
       std::mt19937 rng(p);
@@ -391,11 +391,22 @@ TEST(Chan, RandomizedStress) {
             select(cases);
           } else if (op == 1) {  // non-blocking select
             bool any = false;
-            select(
-                recv(chans[0], [&](std::optional<std::uint32_t> v) { any = true; if (v) take(*v); }),
-                recv(chans[1], [&](std::optional<std::uint32_t> v) { any = true; if (v) take(*v); }),
-                recv(chans[2], [&](std::optional<std::uint32_t> v) { any = true; if (v) take(*v); }),
-                otherwise([] { this_fiber::yield(); }));
+            select(recv(chans[0],
+                        [&](std::optional<std::uint32_t> v) {
+                          any = true;
+                          if (v) take(*v);
+                        }),
+                   recv(chans[1],
+                        [&](std::optional<std::uint32_t> v) {
+                          any = true;
+                          if (v) take(*v);
+                        }),
+                   recv(chans[2],
+                        [&](std::optional<std::uint32_t> v) {
+                          any = true;
+                          if (v) take(*v);
+                        }),
+                   otherwise([] { this_fiber::yield(); }));
             (void)any;
           } else {  // try_recv on one open channel
             const int i = static_cast<int>(rng() % 3);

@@ -158,9 +158,8 @@ TEST(Select, SendCases) {
     EXPECT_EQ(got, "hello");
 
     // Parked, then taken by a receiver; the value moves out of the case.
-    auto s = go([&] {
-      EXPECT_EQ(select(send(a, std::string("late"), [] {}), recv(b, [](auto) {})), 0);
-    });
+    auto s = go(
+        [&] { EXPECT_EQ(select(send(a, std::string("late"), [] {}), recv(b, [](auto) {})), 0); });
     wait_parked(a, 1, 0);
     EXPECT_EQ(a.recv(), "late");
     s.join();
@@ -234,10 +233,9 @@ TEST(Select, UniformAmongReadyCases) {
     for (auto& c : chans) c.send(0);
     std::array<int, 4> counts{};
     for (int t = 0; t < kTrials; ++t) {
-      const int i = select(recv(chans[0], [](std::optional<int>) {}),
-                           recv(never, [](std::optional<int>) {}),
-                           recv(chans[1], [](std::optional<int>) {}),
-                           recv(chans[2], [](std::optional<int>) {}));
+      const int i = select(
+          recv(chans[0], [](std::optional<int>) {}), recv(never, [](std::optional<int>) {}),
+          recv(chans[1], [](std::optional<int>) {}), recv(chans[2], [](std::optional<int>) {}));
       ++counts[i];
       chans[i == 0 ? 0 : i - 1].send(0);  // refill
     }
@@ -329,9 +327,8 @@ TEST(Select, ParkedSelectShowsWaitState) {
   run([] {
     Chan<int> a(0, "alpha"), b(0, "beta");
     auto one = go([&] { select(recv(a, [](std::optional<int>) {})); });
-    auto two = go([&] {
-      select(recv(a, [](std::optional<int>) {}), recv(b, [](std::optional<int>) {}));
-    });
+    auto two =
+        go([&] { select(recv(a, [](std::optional<int>) {}), recv(b, [](std::optional<int>) {})); });
     auto none = go([] { select(); });
     wait_parked(a, 0, 2);
     wait_parked(b, 0, 1);
@@ -352,12 +349,12 @@ TEST(Select, ParkedSelectShowsWaitState) {
     EXPECT_EQ(s1.object_id, a.id());  // one channel: named
     EXPECT_STREQ(s1.object_name, "alpha");
     EXPECT_EQ(s2.reason, WaitReason::select);
-    EXPECT_EQ(s2.object_id, 0u);      // several channels
+    EXPECT_EQ(s2.object_id, 0u);  // several channels
     a.send(1);
     a.send(2);
     one.join();
     two.join();
-    EXPECT_FALSE(none.done());        // select {} never returns; abandoned at exit
+    EXPECT_FALSE(none.done());  // select {} never returns; abandoned at exit
   });
 }
 

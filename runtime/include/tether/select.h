@@ -165,9 +165,9 @@ RecvCase<T, std::decay_t<F>> recv(const Chan<T>& ch, F&& fn,
 }
 // Sends value on ch, then runs fn().
 template <class T, class U, class F>
-  requires std::constructible_from<T, U&&>
-SendCase<T, std::decay_t<F>> send(const Chan<T>& ch, U&& value, F&& fn,
-                                  std::source_location site = std::source_location::current()) {
+requires std::constructible_from<T, U&&> SendCase<T, std::decay_t<F>> send(
+    const Chan<T>& ch, U&& value, F&& fn,
+    std::source_location site = std::source_location::current()) {
   return {ch, T(std::forward<U>(value)), std::forward<F>(fn), site};
 }
 // Go's `default:` — runs fn when no other case is ready.
@@ -207,8 +207,8 @@ int select(C0&& c0, Cs&&... cs) {
 class Case {
  public:
   template <SelectCase C>
-    requires(!std::same_as<std::decay_t<C>, Case>)
-  Case(C&& c)  // NOLINT: implicit by design, so push_back(tether::recv(...)) works
+  requires(!std::same_as<std::decay_t<C>, Case>)
+      Case(C&& c)  // NOLINT: implicit by design, so push_back(tether::recv(...)) works
       : impl_(std::make_unique<Impl<std::decay_t<C>>>(std::forward<C>(c))) {}
 
   detail::SelectCaseRef ref() { return impl_->ref(); }
