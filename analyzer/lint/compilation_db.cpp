@@ -155,6 +155,10 @@ std::vector<std::string> libclang_argv(const CompileCommand& cmd, const std::str
     if (a == "-c" || a == "-MD" || a == "-MMD" || (a.starts_with("-o") && a.size() > 2)) continue;
     out.push_back(a);
   }
+  // The build's -Werror and GCC-only warning flags (-Wno-restrict...) are not
+  // compile errors of the file for linting purposes.
+  out.push_back("-Wno-error");
+  out.push_back("-Wno-unknown-warning-option");
   return out;
 }
 

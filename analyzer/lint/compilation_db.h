@@ -46,7 +46,9 @@ class CompilationDatabase {
 std::vector<std::string> split_command_line(const std::string& command);
 
 // The argv libclang should parse: drops -o FILE, -c and dependency-file
-// flags, and inserts -resource-dir and -working-directory after argv[0].
+// flags, inserts -resource-dir and -working-directory after argv[0], and
+// appends -Wno-error -Wno-unknown-warning-option (a build's -Werror or a
+// GCC-only -W flag must not make a file "not compile").
 std::vector<std::string> libclang_argv(const CompileCommand& cmd, const std::string& resource_dir);
 
 // Absolute, lexically normalized form of `path` relative to `base`.

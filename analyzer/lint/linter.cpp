@@ -55,7 +55,10 @@ void compile_errors(CXTranslationUnit tu, FileResult& r) {
       // GCC-only flags in a database give location-less "unknown argument"
       // errors from the driver; they do not stop parsing, so they are not
       // compile errors of the file.
-      const bool driver_noise = out.loc.file.empty() && out.message.starts_with("unknown argument");
+      const bool driver_noise =
+          out.loc.file.empty() && (out.message.starts_with("unknown argument") ||
+                                   out.message.starts_with("unknown warning option") ||
+                                   out.message.find("argument unused") != std::string::npos);
       if (!driver_noise) {
         r.compiled = false;
         r.diagnostics.push_back(std::move(out));

@@ -23,7 +23,8 @@ TEST(CompilationDb, ParsesArgumentsAndCommand) {
   EXPECT_EQ(db.commands()[0].file, "/src/a.cpp");
   EXPECT_EQ(db.commands()[1].argv, (V{"g++", "-Iinc", "-o", "b.o", "-c", "b.cpp"}));
   EXPECT_EQ(libclang_argv(db.commands()[1], "/rd"),
-            (V{"g++", "-resource-dir", "/rd", "-working-directory", "/src", "-Iinc", "b.cpp"}));
+            (V{"g++", "-resource-dir", "/rd", "-working-directory", "/src", "-Iinc", "b.cpp",
+               "-Wno-error", "-Wno-unknown-warning-option"}));
   EXPECT_FALSE(db.find("/src/nope.cpp").has_value());
 }
 
