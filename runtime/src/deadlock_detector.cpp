@@ -42,6 +42,8 @@ class Analysis {
   void add_dependencies(std::size_t i);
   void propagate();
   std::vector<std::size_t> object_waits(std::size_t i) const;  // objects fiber i is queued on
+  std::vector<std::size_t> writers_waiting(const ObjectNode& o) const;
+  static bool counterpart_is_self(const FiberNode& f, const ObjectNode& chan);
   void build_blame();
   Deadlock classify(const std::vector<std::size_t>& component);
 
@@ -114,6 +116,24 @@ std::vector<std::size_t> Analysis::object_waits(std::size_t i) const {
       out.push_back(static_cast<std::size_t>(o - g_.objects.data()));
   }
   return out;
+}
+
+std::vector<std::size_t> Analysis::writers_waiting(const ObjectNode& o) const {
+  std::vector<std::size_t> out;
+  for (auto [fid, side] : o.state.waiting) {
+    (void)side;
+    const std::size_t w = fiber_ix(fid);
+    if (w != npos && g_.fibers[w].reason == WaitReason::rwmutex_lock) out.push_back(w);
+  }
+  return out;
+}
+
+bool Analysis::counterpart_is_self(const FiberNode& f, const ObjectNode& c) {
+  const bool sending = f.reason == WaitReason::chan_send;
+  if (!sending && f.reason != WaitReason::chan_receive) return false;
+  const auto& other = sending ? c.state.receivers : c.state.senders;
+  return !other.empty() &&
+         std::all_of(other.begin(), other.end(), [&](std::uint64_t x) { return x == f.id; });
 }
 
 void Analysis::add_dependencies(std::size_t i) {
@@ -191,6 +211,14 @@ void Analysis::add_dependencies(std::size_t i) {
         if (o.state.used_by_plain_thread) {
           always_[i] = true;
           return;
+        }
+        // A reader queued behind a waiting writer goes after it (writers
+        // never starve): it waits for that writer too.
+        if (f.reason == WaitReason::rwmutex_rlock) {
+          for (std::size_t w : writers_waiting(o)) {
+            deps.push_back(w);
+            any = true;
+          }
         }
         for (std::uint64_t h : o.state.holders) {
           const std::size_t hi = h ? fiber_ix(h) : npos;
@@ -297,16 +325,25 @@ void Analysis::build_blame() {
       case WaitReason::rwmutex_rlock:
       case WaitReason::rwmutex_lock:
         for (std::size_t k : object_waits(i)) {
-          for (std::uint64_t h : g_.objects[k].state.holders) {
+          const ObjectNode& o = g_.objects[k];
+          if (f.reason == WaitReason::rwmutex_rlock) {
+            for (std::size_t w : writers_waiting(o)) out.push_back({object_node_id(o), w});
+          }
+          for (std::uint64_t h : o.state.holders) {
             const std::size_t hi = fiber_ix(h);
-            if (hi != npos) out.push_back({object_node_id(g_.objects[k]), hi});
+            if (hi != npos) out.push_back({object_node_id(o), hi});
           }
         }
         break;
       default:
         for (std::size_t k : object_waits(i)) {
-          auto it = object_group_.find(g_.objects[k].id);
-          if (it != object_group_.end()) add_group(object_node_id(g_.objects[k]), it->second);
+          const ObjectNode& o = g_.objects[k];
+          // Blocked on a channel whose other side only this fiber ever used:
+          // it waits for itself (a server sending to its own request queue).
+          if (o.kind == ObjectKind::chan && counterpart_is_self(f, o))
+            out.push_back({object_node_id(o), i});
+          auto it = object_group_.find(o.id);
+          if (it != object_group_.end()) add_group(object_node_id(o), it->second);
         }
         break;
     }
@@ -387,7 +424,7 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
     const ObjectNode* o = g_.object(f.object_id);
     return o && o->kind == ObjectKind::chan ? o : nullptr;
   };
-  bool syscall_on_shared = false, call_wait = false, self_request = false;
+  bool syscall_on_shared = false, call_wait = false, self_request = false, reader_writer = false;
   for (std::size_t i : comp) {
     const FiberNode& f = g_.fibers[i];
     if (f.reason == WaitReason::call) call_wait = true;
@@ -400,12 +437,12 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
       }
     }
     if (const ObjectNode* c = chan_of(i)) {
-      const auto& other = f.reason == WaitReason::chan_send ? c->state.receivers : c->state.senders;
-      const auto& mine = f.reason == WaitReason::chan_send ? c->state.senders : c->state.receivers;
-      const bool only_me = std::all_of(other.begin(), other.end(), [&](auto x) { return x == f.id; });
-      const bool i_did_other = std::find(other.begin(), other.end(), f.id) != other.end();
-      (void)mine;
-      if (only_me && i_did_other) self_request = true;
+      if (counterpart_is_self(f, *c)) self_request = true;
+    }
+    if (f.reason == WaitReason::rwmutex_rlock) {
+      for (const Blame& b : blame_[i])
+        if (in.count(b.next) && g_.fibers[b.next].reason == WaitReason::rwmutex_lock)
+          reader_writer = true;
     }
   }
   const bool cycle_locks =
@@ -416,6 +453,8 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
       has_cycle && std::any_of(cycle.begin(), cycle.end(), [](auto& n) { return is_chan(n); });
   if (syscall_on_shared) {
     d.kind = call_wait ? "call-self" : "shared-thread-syscall";
+  } else if (reader_writer) {
+    d.kind = "rwmutex-reader-writer";
   } else if (cycle_locks) {
     d.kind = "lock-cycle";
   } else if (self_request) {

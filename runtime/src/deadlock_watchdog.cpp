@@ -129,6 +129,32 @@ void DeadlockWatchdog::emit(const std::string& text) {
   if (const char* path = std::getenv("TETHER_REPORT_FILE")) append_file(path, text);
 }
 
+void report_leaks_at_exit() {
+  // Under `tether run` (or asked for with TETHER_LEAKS=1); a program that
+  // simply returns from main while fibers wait is normal Go style otherwise.
+  const char* under_run = std::getenv("TETHER_UNDER_RUN");
+  const char* leaks = std::getenv("TETHER_LEAKS");
+  if (!(under_run && std::strcmp(under_run, "1") == 0) && !(leaks && std::strcmp(leaks, "1") == 0))
+    return;
+  const WaitGraph g = take_snapshot();
+  const DeadlockFinding f = find_deadlocks(g);
+  if (f.deadlocked.empty()) return;
+  std::string text = fmt::format("tether: {} fiber{} leaked: blocked forever when fiber 1 returned:\n",
+                                 f.deadlocked.size(), f.deadlocked.size() == 1 ? "" : "s");
+  for (std::uint64_t id : f.deadlocked) {
+    const FiberNode* n = g.fiber(id);
+    if (!n) continue;
+    std::string what;
+    if (const ObjectNode* o = n->object_id ? g.object(n->object_id) : nullptr)
+      what = " waits for " + describe_node(g, object_node_id(*o));
+    text += fmt::format("  {} [{}]{} at {}:{}, created at {}:{}\n", describe_node(g, node_id("fiber", id)),
+                        to_string(n->reason), what, n->site.file_name(), n->site.line(),
+                        n->created_at.file_name(), n->created_at.line());
+  }
+  write_all(STDERR_FILENO, text);
+  if (const char* report = std::getenv("TETHER_REPORT_FILE")) append_file(report, text);
+}
+
 void DeadlockWatchdog::check(bool) {
   WaitGraph g1 = take_snapshot();
   DeadlockFinding f1 = find_deadlocks(g1);

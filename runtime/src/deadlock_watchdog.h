@@ -61,6 +61,11 @@ class DeadlockWatchdog {
   std::map<std::uint64_t, StallState> stalls_;
 };
 
+// At the end of run(): fibers that nothing can ever wake any more (fiber 1
+// has returned) are leaks. Reported like deadlocks (stderr and
+// TETHER_REPORT_FILE) under `tether run` (TETHER_UNDER_RUN=1) or with TETHER_LEAKS=1.
+void report_leaks_at_exit();
+
 // The report for a confirmed finding, as printed (used by tests too).
 std::string format_deadlock_report(const WaitGraph& g, const Deadlock& d);
 

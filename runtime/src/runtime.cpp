@@ -304,27 +304,6 @@ void wake(Waiter& w) noexcept {
 
 // ---- run() ----
 
-namespace {
-void report_abandoned_fibers() {
-  const char* under_run = std::getenv("TETHER_UNDER_RUN");
-  if (!under_run || std::string_view(under_run) != "1") return;
-  WaitGraph g = take_snapshot();
-  std::string text;
-  std::size_t n = 0;
-  for (const FiberNode& f : g.fibers) {
-    if (f.id == runtime()->main_fiber_id) continue;
-    ++n;
-    text += fmt::format("  fiber {} [{}] at {}:{}, created at {}:{}\n", f.id, to_string(f.reason),
-                        f.site.file_name(), f.site.line(), f.created_at.file_name(),
-                        f.created_at.line());
-  }
-  if (n == 0) return;
-  const std::string head =
-      fmt::format("tether: {} fiber{} still alive when fiber 1 returned (abandoned):\n", n,
-                  n == 1 ? " was" : "s were");
-  std::fputs((head + text).c_str(), stderr);
-}
-}  // namespace
 
 void run_main(Task fn) {
   auto* rt = new Runtime;
@@ -357,8 +336,9 @@ void run_main(Task fn) {
   rt->watchdog.stop();
   unregister_worker_thread();
 
-  // Fibers still alive are abandoned (never resumed). Under `tether run`, say so.
-  report_abandoned_fibers();
+  // Fibers still alive are abandoned (never resumed); those nothing could
+  // ever wake again are leaks, reported under `tether run`.
+  report_leaks_at_exit();
   FiberRegistry::instance().for_each(
       [](Fiber& f) { f.abandoned.store(true, std::memory_order_relaxed); });
 

@@ -193,6 +193,7 @@ WaitGraph take_snapshot() {
   }
   FiberRegistry::instance().for_each([&](Fiber& f) {
     if (f.abandoned.load(std::memory_order_relaxed)) return;  // from an earlier run()
+    if (f.done.load(std::memory_order_acquire)) return;       // finished, leaving the registry
     FiberNode n;
     const auto w = f.wait.read();
     n.id = f.id;

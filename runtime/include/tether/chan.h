@@ -132,16 +132,17 @@ class Chan {
 
   friend bool operator==(const Chan& a, const Chan& b) noexcept { return a.core_ == b.core_; }
 
-  // Range-for: receives until the channel is closed and drained.
+  // Range-for: receives until the channel is closed and drained. The waits
+  // are recorded at the `for` statement (begin()'s call site).
   class iterator {
    public:
     using value_type = T;
     using difference_type = std::ptrdiff_t;
     iterator() = default;
-    explicit iterator(Chan* c) : c_(c) { ++*this; }
+    iterator(Chan* c, std::source_location site) : c_(c), site_(site) { ++*this; }
     T& operator*() { return *v_; }
     iterator& operator++() {
-      v_ = c_->recv();
+      v_ = c_->recv(site_);
       if (!v_) c_ = nullptr;
       return *this;
     }
@@ -150,9 +151,12 @@ class Chan {
 
    private:
     Chan* c_ = nullptr;
+    std::source_location site_{};
     std::optional<T> v_;
   };
-  iterator begin() { return iterator(this); }
+  iterator begin(std::source_location site = std::source_location::current()) {
+    return iterator(this, site);
+  }
   iterator end() { return iterator(); }
 
  private:
