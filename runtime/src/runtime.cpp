@@ -181,6 +181,7 @@ void Monitor::loop() {
   std::unique_lock lk(mu_);
   int quiet_ticks = 0;
   while (!stop_) {
+    refresh_coarse_clock();
     // Fire due timers. Claiming under mu_ orders us against cancel_timer().
     const auto now = Clock::now();
     while (!timers_.empty() && timers_.begin()->first <= now) {
@@ -203,7 +204,8 @@ void Monitor::loop() {
     }
     quiet_ticks = busy ? 0 : quiet_ticks + 1;
     lk.lock();
-    // Tick at 1 ms while pool threads make system calls, back off to 10 ms.
+    // Tick at 1 ms while pool threads make system calls, back off to 10 ms
+    // (which is also the resolution of wait-state times then).
     auto wake_at = Clock::now() + std::chrono::milliseconds(quiet_ticks > 100 ? 10 : 1);
     if (!timers_.empty() && timers_.begin()->first < wake_at) wake_at = timers_.begin()->first;
     cv_.wait_until(lk, wake_at);
@@ -314,6 +316,7 @@ void run_main(Task fn) {
   }
   install_dump_handlers();
   rt->procs = procs_from_env();
+  refresh_coarse_clock();
   rt->main_locker = std::make_shared<Locker>("main", true, false, std::source_location::current());
   Locker* main = rt->main_locker.get();
   main->worker.tid.store(static_cast<int>(syscall(SYS_gettid)), std::memory_order_relaxed);

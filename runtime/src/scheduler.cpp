@@ -10,7 +10,9 @@
 namespace tether::detail {
 
 namespace {
-thread_local Worker* tls_worker = nullptr;
+// initial-exec: a %fs-relative load instead of a __tls_get_addr call (the
+// library is position-independent but is not meant to be dlopen'ed).
+thread_local Worker* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
 // After this many consecutive runnext picks the queue goes first, so two
 // fibers handing work back and forth cannot starve the others.
@@ -286,7 +288,10 @@ void pool_loop(Worker* w) {
       }
       rt->nspinning.fetch_sub(1, std::memory_order_acq_rel);
       if (found) {
-        rt->wake_idle_worker();  // there may be more: let another thread look
+        // More work waiting than this thread can take: let another one look.
+        // (Not otherwise: a woken thread that finds nothing spins on a CPU
+        // the request/reply partner needs, on a 2-CPU machine above all.)
+        if (rt->pool_has_work()) rt->wake_idle_worker();
         w->run_fiber(found);
         continue;
       }

@@ -24,10 +24,8 @@ std::int64_t now_ns() noexcept {
   return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::int64_t coarse_now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+void refresh_coarse_clock() noexcept {
+  g_coarse_clock_ns.store(now_ns(), std::memory_order_relaxed);
 }
 
 bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept {

@@ -30,7 +30,15 @@ class ThreadParker {
 
 // Monotonic clock in nanoseconds.
 std::int64_t now_ns() noexcept;
-// CLOCK_MONOTONIC_COARSE (a few ns to read, ~4 ms resolution): for wait states.
-std::int64_t coarse_now_ns() noexcept;
+// A cheap clock for wait states ("since when"): CLOCK_MONOTONIC as last
+// published by the runtime's monitor thread, which refreshes it every
+// millisecond or so while the runtime runs (so ~1-10 ms resolution). One
+// relaxed load: the fiber switch path reads it several times per switch.
+inline std::atomic<std::int64_t> g_coarse_clock_ns{0};
+inline std::int64_t coarse_now_ns() noexcept {
+  return g_coarse_clock_ns.load(std::memory_order_relaxed);
+}
+// Refreshes it (the monitor does, and run() at start).
+void refresh_coarse_clock() noexcept;
 
 }  // namespace tether::detail
