@@ -19,22 +19,32 @@ echo "setup: building (-j${jobs})"
 cmake --build build -j"${jobs}"
 
 # --- The main job -------------------------------------------------------------
-# Today: the bundled demo, a program with fibers locked to a "GUI" thread and
-# pool fibers talking to them over channels, run under `tether run`; it
-# finishes and prints its result. Later issues replace this block with a
-# deadlocking program whose deadlock report and wait-for SVG are shown here.
+# A bundled program that deadlocks, run under `tether run`: the Delve
+# call-injection case from the Go proposal review (a debugger whose event loop
+# runs inside its ptrace "syscall server" fiber, testcases/deadlock/programs/
+# event_loop.cpp). tether prints the deadlock report with the stacks of the
+# fibers involved, exits 66, and draws the wait-for graph to build/wait-graph.svg.
+prog=build/testcases/deadlock/programs/event_loop
+svg=build/wait-graph.svg
 echo
-echo "setup: main job: build/cli/tether run --timeout 60s -- build/testcases/programs/demo"
+echo "setup: main job: build/cli/tether run --timeout 60s --svg ${svg} -- ${prog}"
 status=0
-build/cli/tether run --timeout 60s -- build/testcases/programs/demo || status=$?
-echo "setup: the demo exited with status ${status}"
+build/cli/tether run --timeout 60s --svg "${svg}" -- "${prog}" || status=$?
+if [[ ${status} -eq 66 ]]; then
+  echo "setup: tether found the deadlock (exit status 66); wait-for graph: ${root}/${svg}"
+  status=0
+else
+  echo "setup: expected tether to report a deadlock (status 66), got status ${status}" >&2
+  status=1
+fi
 # -------------------------------------------------------------------------------
 
 cat <<INFO
 
 setup: done. Where things are:
   ${root}/build/cli/tether                  the tether command (tether --help)
-  ${root}/build/testcases/programs/demo     the demo program (source: testcases/programs/demo.cpp)
+  ${root}/${svg}                the wait-for graph of the main job's deadlock
+  ${root}/build/testcases/programs/demo     a demo that completes (tether run -- build/testcases/programs/demo)
   ${root}/build/                            the Release build (ctest --test-dir build)
   ${root}/README.md                         how to use it; scripts/test.sh runs every test
 INFO
