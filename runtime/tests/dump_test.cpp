@@ -30,6 +30,16 @@
 #include "tether/thread_locker.h"
 #include "tether/timer.h"
 
+#if defined(__SANITIZE_THREAD__)
+// TSan intercepts signals and delivers them to a thread only at its own
+// synchronization points, so stopping every worker with a signal (the
+// capture's "stop the world") times out and crash signals are TSan's. The
+// dumps are tested in the plain and ASan+UBSan builds.
+TEST(Dump, NotTestedUnderThreadSanitizer) {
+  GTEST_SKIP() << "signal-based stack capture is not testable under TSan";
+}
+#else
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -567,3 +577,5 @@ TEST_F(DumpDeathTest, CrashHandlersCanBeTurnedOff) {
       },
       DiedOf(SIGSEGV), kNoTetherOutput);
 }
+
+#endif  // !__SANITIZE_THREAD__
