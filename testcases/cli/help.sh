@@ -8,7 +8,7 @@ for word in run version "Exit status"; do expect_out "$word"; done
 run_tether run --help
 expect_rc 0
 for word in --timeout --kill-after --trace --svg --procs PROG TETHER_UNDER_RUN TETHER_TRACE \
-            TETHER_SVG TETHER_PROCS SIGTERM SIGQUIT SIGUSR1 124 "128\+N"; do
+            TETHER_REPORT_FILE TETHER_SNAPSHOT TETHER_PROCS SIGTERM SIGQUIT SIGUSR1 66 124 "128\+N"; do
   expect_out "$word"
 done
 

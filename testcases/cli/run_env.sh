@@ -4,12 +4,17 @@ unset TETHER_TRACE TETHER_SVG TETHER_PROCS TETHER_UNDER_RUN
 
 run_tether run -- "$CHILD" env
 expect_rc 0
-[[ "$OUT" == "TETHER_UNDER_RUN=1" ]] || fail "unexpected environment: $OUT"
+# Only the supervision variables: where the runtime reports back, and that it is supervised.
+expect_out "^TETHER_UNDER_RUN=1$"
+expect_out "^TETHER_REPORT_FILE=/.*/report\.txt$"
+expect_out "^TETHER_SNAPSHOT=/.*/snapshot\.json$"
+[[ "$(grep -c . <<<"$OUT")" == 3 ]] || fail "unexpected environment: $OUT"
 
 run_tether run --trace out.tt --svg wait.svg --procs 3 -- "$CHILD" env
 expect_rc 0
 expect_out "^TETHER_PROCS=3$"
-expect_out "^TETHER_SVG=wait\.svg$"
+# --svg is drawn by tether itself from TETHER_SNAPSHOT: nothing for the program.
+if grep -q '^TETHER_SVG=' <<<"$OUT"; then fail "TETHER_SVG set: $OUT"; fi
 expect_out "^TETHER_TRACE=out\.tt$"
 expect_out "^TETHER_UNDER_RUN=1$"
 
