@@ -31,6 +31,7 @@ struct RunOptions {
   std::string kill_after = "5s";
   std::string trace;
   std::string svg;
+  std::string report;
   int procs = 0;
   std::vector<std::string> command;
 };
@@ -102,6 +103,7 @@ int run(const RunOptions& opts) {
   sup.argv = opts.command;
   sup.env.push_back("TETHER_UNDER_RUN=1");
   if (!opts.trace.empty()) sup.env.push_back("TETHER_TRACE=" + opts.trace);
+  if (!opts.report.empty()) sup.env.push_back("TETHER_REPORT=" + opts.report);
   // The runtime appends every deadlock report to TETHER_REPORT_FILE and
   // writes the wait-for graph of the first one to TETHER_SNAPSHOT.
   ReportDir dir;
@@ -165,6 +167,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--svg", opts->svg,
                   "Render the wait-for graph to FILE (SVG) when a deadlock is found")
       ->type_name("FILE");
+  cmd->add_option("--report", opts->report,
+                  "Write the findings as JSON to FILE (sets TETHER_REPORT; docs/report-format.md)")
+      ->type_name("FILE");
   cmd->add_option("--procs", opts->procs, "Worker pool threads (sets TETHER_PROCS; default: CPUs)")
       ->check(CLI::Range(1, 4096))
       ->type_name("N");
@@ -179,8 +184,8 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->footer(
       "Environment set for PROG: TETHER_UNDER_RUN=1 (the runtime knows it is supervised),\n"
       "TETHER_REPORT_FILE and TETHER_SNAPSHOT (where the runtime reports deadlocks back),\n"
-      "TETHER_TRACE, TETHER_PROCS (from the options above). The rest of the environment\n"
-      "is inherited.\n"
+      "TETHER_TRACE, TETHER_REPORT, TETHER_PROCS (from the options above). The rest of the\n"
+      "environment is inherited.\n"
       "\n"
       "Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to tether are\n"
       "forwarded to PROG (those a terminal sends to the whole process group reach PROG\n"

@@ -12,6 +12,7 @@
 
 #include "deadlock_detector.h"
 #include "fiber_dump.h"
+#include "findings_report.h"
 #include "stack_capture.h"
 #include "thread_parker.h"
 #include "wait_graph.h"
@@ -153,6 +154,10 @@ void report_leaks_at_exit() {
   }
   write_all(STDERR_FILENO, text);
   if (const char* report = std::getenv("TETHER_REPORT_FILE")) append_file(report, text);
+  WaitGraph gs = g;
+  attach_stacks(gs, capture_fibers(f.deadlocked));
+  FindingsReport::instance().add(gs, "leak", "orphan-wait", f.deadlocked, {},
+                                 "blocked forever when fiber 1 returned", text);
 }
 
 void DeadlockWatchdog::check(bool) {
@@ -203,6 +208,15 @@ void DeadlockWatchdog::check(bool) {
   text += global ? format_dump(cap, "deadlock") : format_fibers(cap, "", involved);
   text += "\n";
   attach_stacks(g2, cap);
+  auto& report = FindingsReport::instance();
+  if (global) {
+    report.add(g2, "deadlock", "global", f2.deadlocked, {}, "all fibers are asleep",
+               "fatal error: all fibers are asleep - deadlock!");
+  }
+  for (const Deadlock* d : fresh) {
+    report.add(g2, "deadlock", d->kind, d->fibers, d->nodes, d->explanation,
+               format_deadlock_report(g2, *d));
+  }
   if (!snapshot_written_) {
     if (const char* path = std::getenv("TETHER_SNAPSHOT")) {
       g2.deadlocks.clear();
@@ -246,9 +260,15 @@ void DeadlockWatchdog::check_stalls(const WaitGraph& g) {
     std::string how = f && f->reason == WaitReason::syscall
                           ? "in " + describe_node(g, node_id("syscall", t.id))
                           : "without yielding";
-    emit(fmt::format("tether: stall: fiber {} has held thread \"{}\" {} for {} ms while {} "
-                     "fiber{} runnable there\n",
-                     holder, t.name, how, held_ms, t.runnable, t.runnable == 1 ? " is" : "s are"));
+    const std::string text =
+        fmt::format("tether: stall: fiber {} has held thread \"{}\" {} for {} ms while {} "
+                    "fiber{} runnable there\n",
+                    holder, t.name, how, held_ms, t.runnable, t.runnable == 1 ? " is" : "s are");
+    emit(text);
+    WaitGraph gs = g;
+    attach_stacks(gs, capture_fibers({holder}));
+    FindingsReport::instance().add(gs, "stall", "stall", {holder}, {node_id("thread", t.id)},
+                                   "a shared thread is held while other fibers wait for it", text);
   }
 }
 

@@ -4,9 +4,8 @@
 #include "wait_graph.h"
 
 namespace tether::detail {
-namespace {
 
-void put_string(std::string& out, std::string_view s) {
+void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -25,6 +24,10 @@ void put_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+
+namespace {
+
+void put_string(std::string& out, std::string_view s) { append_json_string(out, s); }
 
 void put_opt(std::string& out, std::uint64_t v) {
   out += v ? std::to_string(v) : "null";

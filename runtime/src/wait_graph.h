@@ -121,5 +121,7 @@ WaitGraph take_snapshot();
 
 // The snapshot as JSON (docs/snapshot-format.md).
 std::string to_json(const WaitGraph& g);
+// Appends s as a JSON string literal (quoted, escaped).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace tether::detail
