@@ -83,7 +83,13 @@ States FlowWalker::call(CXCursor c, States in) {
 
   // Fiber and thread entry points.
   auto arg = [&](int i) { return clang_Cursor_getArgument(c, i); };
-  const std::string locker_key = is_null(base) ? std::string() : object_key(base);
+  std::string locker_key = is_null(base) ? std::string() : object_key(base);
+  if (locker_key.empty() && base_type == "tether::ThreadLocker") {
+    // A locker that is not a variable (ThreadLocker::make("x").go(...)): a
+    // thread of its own, named after the expression and where it appears.
+    const SourceLoc at = location_of(base);
+    locker_key = "expr:" + at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+  }
   const std::string locker_display = is_null(base) ? std::string() : ctx_.text.spelling(base);
   if (q == "tether::go" && nargs >= 1) {
     spawn(EntryKind::pool_fiber, c, arg(0), {}, {});

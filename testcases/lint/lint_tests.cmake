@@ -41,4 +41,11 @@ add_test(NAME lint.self COMMAND ${Python3_EXECUTABLE} ${_lint_src}/self_lint.py
          --lint $<TARGET_FILE:tether-lint> -p ${CMAKE_BINARY_DIR} --root ${PROJECT_SOURCE_DIR}
          --expect ${_lint_src}/project_findings.txt runtime/src cli testcases/programs)
 set_tests_properties(lint.cli.errors lint.sarif.schema lint.self PROPERTIES LABELS lint TIMEOUT 600)
+# The deadlock corpus (built only with the runtime): expected findings listed, near misses clean.
+if(TARGET tether_runtime)
+  add_test(NAME lint.corpus COMMAND ${Python3_EXECUTABLE} ${_lint_src}/self_lint.py
+           --lint $<TARGET_FILE:tether-lint> -p ${CMAKE_BINARY_DIR} --root ${PROJECT_SOURCE_DIR}
+           --expect ${_lint_src}/corpus_findings.txt testcases/deadlock/programs)
+  set_tests_properties(lint.corpus PROPERTIES LABELS lint TIMEOUT 600)
+endif()
 set_tests_properties(lint.sarif.schema PROPERTIES SKIP_RETURN_CODE 77)
