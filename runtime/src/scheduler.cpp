@@ -1,7 +1,6 @@
 #include "scheduler.h"
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <cstdlib>
 
@@ -36,7 +35,7 @@ Fiber* current_fiber() noexcept {
 
 std::int64_t idle_spin_ns() noexcept {
   static const std::int64_t ns = [] {
-    std::int64_t us = 20;
+    std::int64_t us = 10;
     if (const char* e = std::getenv("TETHER_SPIN_US")) {
       char* end = nullptr;
       long v = std::strtol(e, &end, 10);
@@ -284,11 +283,7 @@ void pool_loop(Worker* w) {
       const std::int64_t until = now_ns() + spin;
       for (unsigned i = 0; !found; ++i) {
         found = find_pool_work(w);
-        if (found) break;
-        if ((i & 15) == 15) {
-          if (now_ns() >= until) break;
-          sched_yield();  // the fiber we wait for may be running on our CPU (see ThreadParker)
-        }
+        if (found || ((i & 15) == 15 && now_ns() >= until)) break;
         cpu_relax();
       }
       rt->nspinning.fetch_sub(1, std::memory_order_acq_rel);

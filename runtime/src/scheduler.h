@@ -130,7 +130,7 @@ RuntimeStats runtime_stats() noexcept;
 void enter_syscall() noexcept;
 void exit_syscall() noexcept;
 
-// Spin budgets before an idle thread sleeps (TETHER_SPIN_US, default 20 us).
+// Spin budgets before an idle thread sleeps (TETHER_SPIN_US, default 10 us).
 std::int64_t idle_spin_ns() noexcept;
 
 }  // namespace tether::detail

@@ -1,7 +1,6 @@
 #include "thread_parker.h"
 
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,13 +37,7 @@ bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept 
       if (s == kNotified && state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire))
         return true;
       cpu_relax();
-      if ((i & 63) == 63) {
-        if (now_ns() >= until) break;
-        // The thread we wait for may share our CPU (the kernel puts a wakee
-        // next to its waker): spinning would only delay it. Yield now and
-        // then; on an idle CPU of our own this returns at once.
-        sched_yield();
-      }
+      if ((i & 63) == 63 && now_ns() >= until) break;
     }
   }
   const std::int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
