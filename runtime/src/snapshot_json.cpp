@@ -53,22 +53,6 @@ void put_ids(std::string& out, const std::vector<std::uint64_t>& ids) {
   out += ']';
 }
 
-bool is_object_reason(WaitReason r) {
-  switch (r) {
-    case WaitReason::chan_send:
-    case WaitReason::chan_receive:
-    case WaitReason::select:
-    case WaitReason::mutex_lock:
-    case WaitReason::rwmutex_rlock:
-    case WaitReason::rwmutex_lock:
-    case WaitReason::cond_wait:
-    case WaitReason::waitgroup_wait:
-    case WaitReason::once_wait:
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
@@ -110,7 +94,7 @@ std::string to_json(const WaitGraph& g) {
     out += ",\"state\":";
     put_string(out, to_string(f.reason));
     out += ",\"object\":";
-    const ObjectNode* o = is_object_reason(f.reason) && f.object_id ? g.object(f.object_id) : nullptr;
+    const ObjectNode* o = waits_on_object(f.reason) && f.object_id ? g.object(f.object_id) : nullptr;
     if (o && o->kind != ObjectKind::locker) {
       put_string(out, object_node_id(*o));
     } else if (f.reason == WaitReason::join && g.fiber(f.object_id)) {

@@ -78,21 +78,6 @@ void add_thread(WaitGraph& g, Worker& w, const char* kind) {
   g.threads.push_back(std::move(t));
 }
 
-bool is_object_wait(WaitReason r) {
-  switch (r) {
-    case WaitReason::chan_send:
-    case WaitReason::chan_receive:
-    case WaitReason::mutex_lock:
-    case WaitReason::rwmutex_rlock:
-    case WaitReason::rwmutex_lock:
-    case WaitReason::cond_wait:
-    case WaitReason::waitgroup_wait:
-    case WaitReason::once_wait:
-      return true;
-    default:
-      return false;
-  }
-}
 
 void build_edges(WaitGraph& g) {
   for (const auto& o : g.objects) {
@@ -157,7 +142,7 @@ void build_edges(WaitGraph& g) {
   }
   // A fiber blocked on an object it is not (yet) queued on: use its wait state.
   for (const auto& f : g.fibers) {
-    if (!is_object_wait(f.reason) || !f.object_id) continue;
+    if (!waits_on_object(f.reason) || !f.object_id) continue;
     const ObjectNode* o = g.object(f.object_id);
     if (!o) continue;
     bool queued = false;
@@ -169,6 +154,23 @@ void build_edges(WaitGraph& g) {
 }
 
 }  // namespace
+
+bool waits_on_object(WaitReason r) noexcept {
+  switch (r) {
+    case WaitReason::chan_send:
+    case WaitReason::chan_receive:
+    case WaitReason::select:
+    case WaitReason::mutex_lock:
+    case WaitReason::rwmutex_rlock:
+    case WaitReason::rwmutex_lock:
+    case WaitReason::cond_wait:
+    case WaitReason::waitgroup_wait:
+    case WaitReason::once_wait:
+      return true;
+    default:
+      return false;
+  }
+}
 
 WaitGraph take_snapshot() {
   WaitGraph g;

@@ -119,6 +119,10 @@ std::string object_node_id(const ObjectNode& o);
 
 WaitGraph take_snapshot();
 
+// Whether a fiber in this state waits on a sync object (a channel, a mutex...)
+// named by its wait state's object id.
+bool waits_on_object(WaitReason r) noexcept;
+
 // The snapshot as JSON (docs/snapshot-format.md).
 std::string to_json(const WaitGraph& g);
 // Appends s as a JSON string literal (quoted, escaped).
