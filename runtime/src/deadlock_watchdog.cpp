@@ -137,7 +137,18 @@ void report_leaks_at_exit() {
   const char* leaks = std::getenv("TETHER_LEAKS");
   if (!(under_run && std::strcmp(under_run, "1") == 0) && !(leaks && std::strcmp(leaks, "1") == 0))
     return;
-  const WaitGraph g = take_snapshot();
+  // Fibers that are still running or runnable are about to block or finish:
+  // give them up to ~50 ms to settle, so a fiber one step from its last wait
+  // is judged by that wait.
+  WaitGraph g = take_snapshot();
+  for (int i = 0; i < 50; ++i) {
+    const bool moving = std::any_of(g.fibers.begin(), g.fibers.end(), [](const FiberNode& n) {
+      return n.reason == WaitReason::running || n.reason == WaitReason::runnable;
+    });
+    if (!moving) break;
+    ::usleep(1000);
+    g = take_snapshot();
+  }
   const DeadlockFinding f = find_deadlocks(g);
   if (f.deadlocked.empty()) return;
   std::string text = fmt::format("tether: {} fiber{} leaked: blocked forever when fiber 1 returned:\n",
