@@ -1,6 +1,7 @@
 // tether::Mutex: exclusion under contention (fibers, plain threads, fibers
 // sharing one locked thread), FIFO handoff, holder tracking, wait states,
 // misuse, and a randomized stress test of all the sync primitives together.
+#include "sync_test_util.h"
 #include "tether/mutex.h"
 
 #include <gtest/gtest.h>
@@ -36,63 +37,12 @@
 
 namespace {
 
+using tether_test::eventually;
+using tether_test::pause;
+using tether_test::Watchdog;
+using tether_test::wait_state_of;
+
 using namespace std::chrono_literals;
-
-// Lets others run: the fiber's thread if we are a fiber, the CPU otherwise.
-void pause() {
-  if (tether::this_fiber::id() != 0) {
-    tether::this_fiber::yield();
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-// Polls pred (yielding) until it holds or `limit` passes; false on timeout.
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    pause();
-  }
-  return true;
-}
-
-// Turns a hang (the bug these tests look for) into a prompt failure.
-class Watchdog {
- public:
-  explicit Watchdog(const char* what, std::chrono::seconds limit = 60s)
-      : t_([this, what, limit] {
-          std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "watchdog: %s did not finish within %llds (deadlock?)\n", what,
-                         static_cast<long long>(limit.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    t_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread t_;
-};
-
-std::optional<tether::detail::WaitStateCell::Value> wait_state_of(std::uint64_t fiber) {
-  std::optional<tether::detail::WaitStateCell::Value> out;
-  tether::detail::FiberRegistry::instance().for_each([&](tether::detail::Fiber& f) {
-    if (f.id == fiber) out = f.wait.read();
-  });
-  return out;
-}
 
 TEST(Mutex, ExcludesManyFibers) {
   Watchdog dog("ExcludesManyFibers");

@@ -1,6 +1,7 @@
 // tether::Once: exactly one run among concurrent callers (fibers and plain
 // threads), callers return only after it finished, exceptions leave it
 // not-done, recursion is misuse, wait states, fibers on one locked thread.
+#include "sync_test_util.h"
 #include "tether/once.h"
 
 #include <gtest/gtest.h>
@@ -25,61 +26,13 @@
 
 namespace {
 
+using tether_test::eventually;
+using tether_test::pause;
+using tether_test::Watchdog;
+using tether_test::wait_state_of;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-void pause() {
-  if (tether::this_fiber::id() != 0) {
-    tether::this_fiber::yield();
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    pause();
-  }
-  return true;
-}
-
-class Watchdog {
- public:
-  explicit Watchdog(const char* what, std::chrono::seconds limit = 60s)
-      : t_([this, what, limit] {
-          std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "watchdog: %s did not finish within %llds (deadlock?)\n", what,
-                         static_cast<long long>(limit.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    t_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread t_;
-};
-
-std::optional<tether::detail::WaitStateCell::Value> wait_state_of(std::uint64_t fiber) {
-  std::optional<tether::detail::WaitStateCell::Value> out;
-  tether::detail::FiberRegistry::instance().for_each([&](tether::detail::Fiber& f) {
-    if (f.id == fiber) out = f.wait.read();
-  });
-  return out;
-}
 
 TEST(Once, RunsExactlyOnceAmongConcurrentCallers) {
   Watchdog dog("RunsExactlyOnceAmongConcurrentCallers");

@@ -1,6 +1,7 @@
 // tether::RWMutex: readers in parallel, writers exclusive, Go's rule that a
 // waiting writer holds back new readers (no writer starvation), reader/writer
 // tracking, wait states and misuse.
+#include "sync_test_util.h"
 #include "tether/rw_mutex.h"
 
 #include <gtest/gtest.h>
@@ -27,60 +28,12 @@
 
 namespace {
 
+using tether_test::eventually;
+using tether_test::pause;
+using tether_test::Watchdog;
+using tether_test::wait_state_of;
+
 using namespace std::chrono_literals;
-
-void pause() {
-  if (tether::this_fiber::id() != 0) {
-    tether::this_fiber::yield();
-  } else {
-    std::this_thread::yield();
-  }
-}
-
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    pause();
-  }
-  return true;
-}
-
-class Watchdog {
- public:
-  explicit Watchdog(const char* what, std::chrono::seconds limit = 60s)
-      : t_([this, what, limit] {
-          std::unique_lock lk(mu_);
-          if (!cv_.wait_for(lk, limit, [this] { return done_; })) {
-            std::fprintf(stderr, "watchdog: %s did not finish within %llds (deadlock?)\n", what,
-                         static_cast<long long>(limit.count()));
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    t_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread t_;
-};
-
-std::optional<tether::detail::WaitStateCell::Value> wait_state_of(std::uint64_t fiber) {
-  std::optional<tether::detail::WaitStateCell::Value> out;
-  tether::detail::FiberRegistry::instance().for_each([&](tether::detail::Fiber& f) {
-    if (f.id == fiber) out = f.wait.read();
-  });
-  return out;
-}
 
 // All readers must be inside at the same time: each waits, holding the read
 // lock, until every other reader has arrived. An exclusive lock would time out.
