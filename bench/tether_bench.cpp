@@ -50,14 +50,16 @@ BENCHMARK(BM_ContextSwitchPair);
 
 // ---- B1: client and server fibers locked to the same thread ----
 
-void BM_SameThreadRequestReply(benchmark::State& state) {
+// A server fiber locked to a thread answers requests on unbuffered
+// channels; the client runs on the same locked thread (B1) or on the pool (B2).
+void request_reply(benchmark::State& state, const char* thread, bool client_on_locker) {
   tether::run([&] {
-    auto t = tether::ThreadLocker::make("bench-b1");
+    auto t = tether::ThreadLocker::make(thread);
     tether::Chan<int> req(0, "requests"), rep(0, "replies");
     auto server = t.go([&] {
       while (auto r = req.recv()) rep.send(*r + 1);
     });
-    t.go([&] {
+    auto client = [&] {
       int i = 0;
       for (auto _ : state) {
         req.send(i);
@@ -65,9 +67,14 @@ void BM_SameThreadRequestReply(benchmark::State& state) {
         ++i;
       }
       req.close();
-    }).join();
+    };
+    (client_on_locker ? t.go(client) : tether::go(client)).join();
     server.join();
   });
+}
+
+void BM_SameThreadRequestReply(benchmark::State& state) {
+  request_reply(state, "bench-b1", true);
 }
 BENCHMARK(BM_SameThreadRequestReply)->UseRealTime();
 
@@ -93,23 +100,7 @@ BENCHMARK(BM_BoostFiberRequestReply)->UseRealTime();
 // ---- B2: a pool fiber calling a server fiber on a locked thread ----
 
 void BM_PoolToLockedServer(benchmark::State& state) {
-  tether::run([&] {
-    auto t = tether::ThreadLocker::make("bench-b2");
-    tether::Chan<int> req(0, "requests"), rep(0, "replies");
-    auto server = t.go([&] {
-      while (auto r = req.recv()) rep.send(*r + 1);
-    });
-    tether::go([&] {
-      int i = 0;
-      for (auto _ : state) {
-        req.send(i);
-        benchmark::DoNotOptimize(rep.recv());
-        ++i;
-      }
-      req.close();
-    }).join();
-    server.join();
-  });
+  request_reply(state, "bench-b2", false);
 }
 BENCHMARK(BM_PoolToLockedServer)->UseRealTime();
 

@@ -30,17 +30,12 @@ namespace {
 
 using tether_test::eventually;
 using tether_test::pause;
+using tether_test::settle;
 using tether_test::Watchdog;
 using tether_test::wait_state_of;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Keeps yielding for `d` (lets any wrongly woken fiber show itself).
-void settle(std::chrono::milliseconds d = 50ms) {
-  const auto until = Clock::now() + d;
-  while (Clock::now() < until) pause();
-}
 
 TEST(CondVar, SignalWakesOldestOneBroadcastWakesAll) {
   Watchdog dog("SignalWakesOldestOneBroadcastWakesAll");

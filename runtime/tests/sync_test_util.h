@@ -37,6 +37,12 @@ bool eventually(P pred, std::chrono::milliseconds limit = std::chrono::seconds(2
   return true;
 }
 
+// Keeps pausing for `d` (lets any wrongly woken fiber show itself).
+inline void settle(std::chrono::milliseconds d = std::chrono::milliseconds(50)) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) pause();
+}
+
 // Aborts the test binary with a message if the scope is not left within `limit`.
 class Watchdog {
  public:

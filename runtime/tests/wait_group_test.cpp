@@ -28,16 +28,12 @@ namespace {
 
 using tether_test::eventually;
 using tether_test::pause;
+using tether_test::settle;
 using tether_test::Watchdog;
 using tether_test::wait_state_of;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-void settle(std::chrono::milliseconds d = 50ms) {
-  const auto until = Clock::now() + d;
-  while (Clock::now() < until) pause();
-}
 
 TEST(WaitGroup, WaitReturnsAfterAllDone) {
   Watchdog dog("WaitReturnsAfterAllDone");
