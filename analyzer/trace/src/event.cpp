@@ -34,6 +34,7 @@ std::string_view to_string(EventType t) noexcept {
     case EventType::fd_pair: return "fd_pair";
     case EventType::misuse: return "misuse";
     case EventType::finding: return "finding";
+    case EventType::lost: return "lost";
     case EventType::end: return "end";
   }
   return "unknown";

@@ -68,6 +68,8 @@ enum class EventType : std::uint8_t {
   misuse,         // fiber; text = the misuse_error message; site
   finding,        // the online detector reported: kind = finding kind ("deadlock", ...),
                   // text = pattern ("lock-cycle", ...), fibers = the fibers involved
+  // --- the trace itself ----------------------------------------------------
+  lost,           // thread dropped a = N events just before this one (the trace writer fell behind)
   // --- end -----------------------------------------------------------------
   end,            // the runtime shut down cleanly (tether::run returned); a = exit status
 };
