@@ -250,28 +250,4 @@ void yield() {
 }
 }  // namespace this_fiber
 
-std::string_view to_string(WaitReason r) noexcept {
-  switch (r) {
-    case WaitReason::running: return "running";
-    case WaitReason::runnable: return "runnable";
-    case WaitReason::chan_send: return "chan send";
-    case WaitReason::chan_receive: return "chan receive";
-    case WaitReason::select: return "select";
-    case WaitReason::select_no_cases: return "select (no cases)";
-    case WaitReason::mutex_lock: return "mutex lock";
-    case WaitReason::rwmutex_rlock: return "rwmutex rlock";
-    case WaitReason::rwmutex_lock: return "rwmutex lock";
-    case WaitReason::cond_wait: return "cond wait";
-    case WaitReason::waitgroup_wait: return "waitgroup wait";
-    case WaitReason::once_wait: return "once wait";
-    case WaitReason::join: return "join";
-    case WaitReason::sleep: return "sleep";
-    case WaitReason::syscall: return "syscall";
-    case WaitReason::waiting_for_thread: return "waiting for thread";
-    case WaitReason::call: return "call";
-    case WaitReason::dead: return "dead";
-  }
-  return "unknown";
-}
-
 }  // namespace tether

@@ -33,7 +33,7 @@ void put_opt(std::string& out, std::uint64_t v) {
   out += v ? std::to_string(v) : "null";
 }
 
-void put_loc(std::string& out, const std::source_location& l) {
+void put_loc(std::string& out, const SiteRef& l) {
   out += "{\"file\":";
   put_string(out, l.file_name() ? l.file_name() : "");
   out += fmt::format(",\"line\":{},\"function\":", l.line());

@@ -16,19 +16,6 @@
 
 namespace tether::detail {
 
-std::string_view to_string(ObjectKind k) noexcept {
-  switch (k) {
-    case ObjectKind::chan: return "chan";
-    case ObjectKind::mutex: return "mutex";
-    case ObjectKind::rwmutex: return "rwmutex";
-    case ObjectKind::cond_var: return "cond_var";
-    case ObjectKind::wait_group: return "wait_group";
-    case ObjectKind::once: return "once";
-    case ObjectKind::locker: return "locker";
-  }
-  return "object";
-}
-
 ObjectRegistry& ObjectRegistry::instance() {
   static ObjectRegistry* r = new ObjectRegistry;  // outlives static destructors
   return *r;

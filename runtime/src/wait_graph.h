@@ -12,6 +12,11 @@
 // asks every object to describe() itself; it is consistent per fiber and per
 // object, not globally atomic, which is why the detector only believes a
 // deadlock seen unchanged in two snapshots.
+//
+// The data part (these structs, index(), build_edges(), node ids) and the
+// detector that reads it are built as `tether_wait_model`, a library with no
+// runtime state: the offline trace analyzer fills a WaitGraph from a replayed
+// trace and runs the same find_deadlocks(). take_snapshot() stays in libtether.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,28 @@
 #include "tether/wait_reason.h"
 
 namespace tether::detail {
+
+// A source position with std::source_location's interface that can also be
+// built from parts, so a WaitGraph rebuilt offline carries sites too. It does
+// not own its strings: the runtime's are static, the analyzer interns its own
+// for as long as the graph lives.
+class SiteRef {
+ public:
+  constexpr SiteRef() noexcept = default;
+  SiteRef(const std::source_location& l) noexcept  // NOLINT: implicit on purpose
+      : file_(l.file_name()), function_(l.function_name()), line_(l.line()), column_(l.column()) {}
+  constexpr SiteRef(const char* file, const char* function, std::uint_least32_t line) noexcept
+      : file_(file ? file : ""), function_(function ? function : ""), line_(line) {}
+  constexpr const char* file_name() const noexcept { return file_; }
+  constexpr const char* function_name() const noexcept { return function_; }
+  constexpr std::uint_least32_t line() const noexcept { return line_; }
+  constexpr std::uint_least32_t column() const noexcept { return column_; }
+
+ private:
+  const char* file_ = "";
+  const char* function_ = "";
+  std::uint_least32_t line_ = 0, column_ = 0;
+};
 
 struct StackFrame {
   std::string function;
@@ -41,8 +68,8 @@ struct FiberNode {
   std::int64_t since_ns = 0;
   std::uint32_t version = 0;  // changes whenever the wait state is written
   bool timed = false;
-  std::source_location site{};
-  std::source_location created_at{};
+  SiteRef site{};
+  SiteRef created_at{};
   std::uint64_t parent = 0;
   std::uint64_t locked_to = 0;  // thread id, 0: pool
   std::uint64_t thread = 0;     // the thread it runs / last ran on, 0: none yet
@@ -71,7 +98,7 @@ struct ObjectNode {
   std::uint64_t id = 0;
   ObjectKind kind = ObjectKind::chan;
   std::string name;
-  std::source_location created_at{};
+  SiteRef created_at{};
   std::uint64_t creator = 0;
   std::uint64_t watermark = 0;
   ObjectState state;
@@ -118,6 +145,10 @@ std::string node_id(std::string_view kind, std::uint64_t id);
 std::string object_node_id(const ObjectNode& o);
 
 WaitGraph take_snapshot();
+
+// Fills g.edges (and each thread's `running`) from the fibers' wait states and
+// the objects' queues and holders; g must be index()ed.
+void build_edges(WaitGraph& g);
 
 // Whether a fiber in this state waits on a sync object (a channel, a mutex...)
 // named by its wait state's object id.
