@@ -43,28 +43,32 @@ namespace tether::trace {
 
 // The file header (docs/trace-format.md, "File header").
 struct TraceHeader {
-  std::uint32_t version = 0;
+  std::uint32_t version = 0;         // the major version (1)
   std::int64_t pid = 0;
   std::string program;               // argv[0] or /proc/self/exe; may be empty
   std::int64_t start_unix_ns = 0;    // wall clock at time 0 (for display only)
+  std::uint16_t minor = 0;
   std::uint64_t header_bytes = 0;    // where the first block starts
+  std::uint64_t start_ticks = 0, tick_num = 1, tick_den = 1;
+  bool tsc = false;                  // flags bit 0: ticks are the CPU's TSC
 };
 
-// Caps on what one file may make the reader allocate. The defaults are far
-// above anything the runtime writes; each is also bounded by the file size.
+// Caps on what one file may make the reader allocate. The defaults are the
+// format's own maxima (docs/trace-format.md); a caller may lower them, not
+// raise them. Each is also checked against the file's size before anything
+// is allocated.
 struct Limits {
-  std::uint32_t max_block_bytes = 64u << 20;   // one block's payload
-  std::uint32_t max_string_bytes = 1u << 20;   // one string (name, message, path)
-  std::uint32_t max_frames = 4096;             // frames in one stack
-  std::uint32_t max_fibers_per_finding = 1u << 20;
-  std::uint64_t max_table_entries = 64u << 20;  // strings + sites + stacks
+  std::uint32_t max_block_bytes = 16u << 20;    // one block's payload
+  std::uint32_t max_string_bytes = 65535;       // one string (name, message, path)
+  std::uint32_t max_frames = 4096;              // frames in one stack
+  std::uint64_t max_table_entries = 64u << 20;  // site and stack ids defined
 };
 
 // Running totals, for summaries and progress.
 struct ReaderStats {
   std::uint64_t blocks = 0;
   std::uint64_t events = 0;         // Events returned by next()
-  std::uint64_t valid_bytes = 0;    // end of the last complete block read
+  std::uint64_t valid_bytes = 0;    // end of the last record returned (or of the header)
   std::uint64_t file_bytes = 0;     // the file's size (0 when unknown)
   std::uint64_t lost_events = 0;    // the writer's "lost N events" records (it fell behind)
   bool clean_end = false;           // the `end` record was read
@@ -91,6 +95,10 @@ class TraceReader {
   const TraceHeader& header() const noexcept;
   const std::optional<TraceError>& error() const noexcept;
   const ReaderStats& stats() const noexcept;
+  // Problems that did not stop the stream: a site or stack id used before
+  // it was defined (the event gets 0, "unknown", as the format says); one
+  // entry per kind of problem, same message layout as error().
+  const std::vector<TraceError>& warnings() const noexcept;
   const std::string& name() const noexcept;
 
   class Impl;
