@@ -146,6 +146,7 @@ struct TraceStats {
   std::size_t fibers = 0, threads = 0, objects = 0;
   bool clean_end = false;  // an `end` event was seen
   std::int64_t exit_status = 0;
+  std::uint64_t lost = 0;  // events the writer dropped (`lost` events): the state may be off
 };
 
 struct AnalysisResult {

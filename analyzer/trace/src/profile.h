@@ -1,0 +1,39 @@
+// BlockingProfile: blocked time per wait reason and per call site, like Go's
+// block profile (runtime/pprof "block"). A wait lasts from the park (or the
+// syscall's entry) to the unpark (or the exit); one still open at the end
+// counts up to the end. Runnable/running time is not blocking and is left out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+#include "replay.h"
+
+namespace tether::trace::detail {
+
+class ProfileBuilder {
+ public:
+  explicit ProfileBuilder(const Tables& t) : t_(t) {}
+  // A fiber left state `before` (its wait ended, or it changed) at `now`.
+  void transition(const FiberState& before, std::int64_t now);
+  BlockingProfile finish(std::int64_t end, const State& state);
+  static bool blocking(WaitReason r);
+
+ private:
+  struct Acc {
+    std::uint64_t count = 0;
+    std::int64_t total = 0, max = 0;
+    void add(std::int64_t d) {
+      ++count;
+      total += d;
+      max = std::max(max, d);
+    }
+  };
+  const Tables& t_;
+  std::map<std::uint8_t, Acc> by_reason_;
+  std::map<std::tuple<std::uint8_t, std::uint32_t, std::uint32_t>, Acc> by_site_;
+};
+
+}  // namespace tether::trace::detail
