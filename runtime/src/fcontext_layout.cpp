@@ -27,8 +27,10 @@ boost::context::detail::transfer_t ontop_fcontext(boost::context::detail::fconte
 // registers and calls jump_fcontext, so the saved block can be decoded.
 boost::context::detail::transfer_t tether_fcontext_probe(boost::context::detail::fcontext_t, void*);
 extern char tether_fcontext_probe_ret[];     // the return address of its call
-extern std::uintptr_t tether_fcontext_probe_rsp;     // its RSP at the call
-extern std::uintptr_t tether_fcontext_probe_caller;  // its own return address
+// Hidden: the probe addresses them PC-relative, which a shared libtether
+// only allows for symbols that cannot be interposed.
+extern __attribute__((visibility("hidden"))) std::uintptr_t tether_fcontext_probe_rsp;
+extern __attribute__((visibility("hidden"))) std::uintptr_t tether_fcontext_probe_caller;
 }
 
 // The probe. Pushes the callee-saved registers, loads magic values, records
