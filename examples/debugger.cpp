@@ -58,7 +58,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int current_tid() { return static_cast<int>(::syscall(SYS_gettid)); }
+int current_tid() {
+  return static_cast<int>(::syscall(SYS_gettid));
+}
 
 // The target's symbols and the "registers" of Go's debugCall protocol.
 const std::map<std::string, long> kVariables = {{"x", 0x1000}, {"i", 0x1008}};
@@ -275,7 +277,8 @@ class Interpreter {
   long inject_call(long fn, long arg) {
     poke(kCallPC, fn);
     if (s_.broken) {
-      s_.requests.send({Request::cont, 0, 0, tether::Chan<long>()});  // Go style: the server runs the event loop
+      s_.requests.send(
+          {Request::cont, 0, 0, tether::Chan<long>()});  // Go style: the server runs the event loop
     } else {
       s_.resume.send(1);  // tether: the event loop is a fiber of its own
     }
@@ -289,12 +292,12 @@ class Interpreter {
     return result;
   }
   long peek(long addr) {
-    tether::Chan<long> reply;
+    tether::Chan<long> reply(0, "reply");
     s_.requests.send({Request::peek, addr, 0, reply});
     return *reply.recv();
   }
   void poke(long addr, long value) {
-    tether::Chan<long> reply;
+    tether::Chan<long> reply(0, "reply");
     s_.requests.send({Request::poke, addr, value, reply});
     reply.recv();
   }

@@ -31,11 +31,14 @@
 // fibers on one thread: "the one goroutine in a thread was blocked in a
 // system call and stopping the other from running (and maybe it was going to
 // wake up the system call by its actions)". Every fiber is stuck, so the
-// runtime says "all fibers are asleep" and names the culprit: the report's
-// cycle goes from "paste" [syscall, locked to thread "main"] through the
-// pipe to fiber 1 and back through thread "main". In the SVG, the main
-// thread's cluster holds "paste" in red, its read() and everything queued
-// behind the thread.
+// runtime prints "fatal error: all fibers are asleep - deadlock!" and the
+// set, whose chain reads
+//     fiber 1 "main" -> thread "main" -> fiber N "paste"
+// with "paste" [syscall, locked to thread "main"] waiting in read(fd, other
+// end fd) at its line, and every other fiber (the spinner, the downloads and
+// their "call:main" fibers, "user") waiting for thread "main". In the SVG,
+// the main thread's cluster holds them all, with "paste" and its read() in
+// red.
 //
 // The fix (the default): leave the main thread for the blocking part.
 // `ui.unlock()` moves "paste" to the worker pool for the read, and `ui.lock()`
@@ -58,7 +61,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int current_tid() { return static_cast<int>(::syscall(SYS_gettid)); }
+int current_tid() {
+  return static_cast<int>(::syscall(SYS_gettid));
+}
 
 struct Click {
   std::string button;
@@ -197,9 +202,8 @@ int app(bool broken) {
         [&, window] {
           for (int chunk = 1; chunk <= kChunks; ++chunk) {
             tether::sleep_for(1ms);  // "network"
-            const bool open = ui.call([&] {
-              return toy.set_label(window, std::to_string(chunk * 100 / kChunks) + "%");
-            });
+            const bool open = ui.call(
+                [&] { return toy.set_label(window, std::to_string(chunk * 100 / kChunks) + "%"); });
             calls.fetch_add(1);
             if (!open) break;
           }

@@ -4,8 +4,8 @@
 // The story. A log importer reads lines, parses them in parallel, validates
 // the records and sums them up per service:
 //
-//   source --lines--> parse x4 --parsed--> validate --valid--> aggregate --totals--> owner
-//                                  (closer)              `--errors--> (buffered, read at the end)
+//   source --lines--> parse x4 --parsed--> validate --valid--> aggregate --totals--> main
+//                                (closer)             `--errors--> (buffered, read at the end)
 //
 // Every stage is a fiber on the worker pool; stages talk only through
 // channels, and a stage ends its output by closing it (Go's `close(out)`),
@@ -21,12 +21,14 @@
 // exited or moved on): on a bad record, "validate" reports the error and
 // returns early, skipping its `valid.close()` at the end of the function.
 //     build/cli/tether run --report r.json -- build/examples/pipeline --broken
-// "aggregate" waits on chan "valid" forever, and the parsers wait forever to
-// hand "validate" their next record on "parsed" (and "source" behind them,
-// on "lines"). tether reports the orphan waits: no fiber alive has ever used
-// those channels, so nothing can wake them. The report's chain ends at the
-// channel nobody will touch again, and its stacks point at the `for` loops
-// that wait.
+// The stages upstream finish (the parsers' output holds a whole batch), but
+// "aggregate" waits on chan "valid" forever, and the program never gets its
+// totals. tether reports an orphan wait:
+//     tether: deadlock (orphan wait): fiber N can never proceed
+//       chain: fiber N "aggregate" -> chan M "valid"
+//       why: fiber N (chan receive) can only be woken by no fiber that exists
+// "validate", the only other user of "valid", has returned; the stack points
+// at aggregate's `for` loop.
 //
 // The fix (the default): on a bad record, report it and skip to the next
 // one; the close at the end of the function then runs on every path.
@@ -77,8 +79,8 @@ struct Line {
   std::string text;
 };
 
-void validate(tether::Chan<Record> in, tether::Chan<Record> out,
-              tether::Chan<std::string> errors, bool broken) {
+void validate(tether::Chan<Record> in, tether::Chan<Record> out, tether::Chan<std::string> errors,
+              bool broken) {
   for (Record& r : in) {
     if (r.millis < 0 || r.service.empty()) {
       errors.send("line " + std::to_string(r.line) + ": cannot parse the duration");

@@ -19,22 +19,33 @@ echo "setup: building (-j${jobs})"
 cmake --build build -j"${jobs}"
 
 # --- The main job -------------------------------------------------------------
-# A bundled program that deadlocks, run under `tether run`: the Delve
-# call-injection case from the Go proposal review (a debugger whose event loop
-# runs inside its ptrace "syscall server" fiber, testcases/deadlock/programs/
-# event_loop.cpp). tether prints the deadlock report with the stacks of the
-# fibers involved, exits 66, and draws the wait-for graph to build/wait-graph.svg.
-prog=build/testcases/deadlock/programs/event_loop
+# examples/debugger.cpp --broken, under `tether run`: the Delve call-injection
+# deadlock from the Go proposal review. A debugger's event loop runs inside
+# its ptrace "syscall server" fiber, so when the expression interpreter needs
+# a memory read in the middle of `call f(x) + i`, nobody serves it. The
+# program prints `print x + i` = 13, then hangs on the call; tether prints the
+# deadlock report (a channel cycle: server -> "handled" -> interpreter ->
+# "requests" -> server) with the stacks of the fibers involved, writes it as
+# JSON to build/deadlock-report.json, draws the wait-for graph to
+# build/wait-graph.svg and exits 66. Without --broken the same program works:
+# the event loop is a fiber of its own on the ptrace thread (N:1 locking).
+prog=build/examples/debugger
 svg=build/wait-graph.svg
+report=build/deadlock-report.json
+rm -f "${svg}" "${report}"
 echo
-echo "setup: main job: build/cli/tether run --timeout 60s --svg ${svg} -- ${prog}"
+echo "setup: main job: build/cli/tether run --timeout 60s --svg ${svg} --report ${report} -- ${prog} --broken"
 status=0
-build/cli/tether run --timeout 60s --svg "${svg}" -- "${prog}" || status=$?
-if [[ ${status} -eq 66 ]]; then
-  echo "setup: tether found the deadlock (exit status 66); wait-for graph: ${root}/${svg}"
+build/cli/tether run --timeout 60s --svg "${svg}" --report "${report}" -- "${prog}" --broken ||
+  status=$?
+if [[ ${status} -eq 66 && -s "${svg}" && -s "${report}" ]]; then
+  echo "setup: tether found the deadlock (exit status 66)"
+  echo "setup:   wait-for graph: ${root}/${svg}"
+  echo "setup:   JSON report:    ${root}/${report}"
   status=0
 else
-  echo "setup: expected tether to report a deadlock (status 66), got status ${status}" >&2
+  echo "setup: expected tether to report a deadlock (status 66) and write ${svg} and" \
+    "${report}; got status ${status}" >&2
   status=1
 fi
 # -------------------------------------------------------------------------------
@@ -44,7 +55,8 @@ cat <<INFO
 setup: done. Where things are:
   ${root}/build/cli/tether                  the tether command (tether --help)
   ${root}/${svg}                the wait-for graph of the main job's deadlock
-  ${root}/build/testcases/programs/demo     a demo that completes (tether run -- build/testcases/programs/demo)
+  ${root}/build/examples/                   the examples: debugger, gui_main_thread, pipeline
+                                            (each works; --broken deadlocks; see examples/*.cpp)
   ${root}/build/                            the Release build (ctest --test-dir build)
   ${root}/README.md                         how to use it; scripts/test.sh runs every test
 INFO
