@@ -24,5 +24,8 @@ void add_lint_command(CLI::App& app, CommandResult& result);
 #ifdef TETHER_HAVE_VIZ
 void add_viz_command(CLI::App& app, CommandResult& result);
 #endif
+#ifdef TETHER_HAVE_TRACE
+void add_analyze_command(CLI::App& app, CommandResult& result);
+#endif
 
 }  // namespace tether::cli

@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
 #ifdef TETHER_HAVE_VIZ
   add_viz_command(app, result);
 #endif
+#ifdef TETHER_HAVE_TRACE
+  add_analyze_command(app, result);
+#endif
 
   // CLI11 would only say "A subcommand is required" for `tether frobnicate`.
   if (argc > 1 && argv[1][0] != '-') {

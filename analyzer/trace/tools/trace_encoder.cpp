@@ -178,10 +178,15 @@ void TraceEncoder::add(std::uint64_t thread, const Event& e) {
       put_sv(f, e.a);
       break;
   }
+  // The end record is the last of the file: every other thread's block first.
+  if (e.type == EventType::end)
+    for (auto& [other, o] : open_)
+      if (other != thread) flush(other);
   const bool metadata = e.type == EventType::site || e.type == EventType::stack;
   // Metadata time means nothing: keep thread 0's clock where it is.
   const std::uint64_t ticks = metadata ? open_[0].last_ticks : ticks_of(e.time_ns);
   append(thread, code_of(e.type), ticks, f);
+  if (e.type == EventType::end) flush(thread);
 }
 
 void TraceEncoder::flush(std::uint64_t thread) {

@@ -41,7 +41,8 @@ class TraceEncoder {
 
   // Appends `e` to the open block of `thread` (the OS thread it happened on;
   // site and stack go to thread 0 whatever is passed). e.time_ns must not
-  // go back on one thread (metadata excepted).
+  // go back on one thread (metadata excepted). An `end` event writes out
+  // every other thread's block, then its own: it ends the file.
   void add(std::uint64_t thread, const Event& e);
   // As add(e.thread, e), for types whose `thread` field is the block's.
   void add(const Event& e) { add(e.thread, e); }
