@@ -3,8 +3,8 @@
 // benchmarks and the fuzz corpus.
 //
 //   tether_trace_gen -o big.tt -n 10000000 [--fibers 2000] [--pool 8] [--lockers 4]
-//                    [--channels 500] [--mutexes 200] [--deadlock] [--seed 1]
-//                    [--block-bytes 65536]
+//                    [--channels 500] [--mutexes 200] [--sites 60] [--stacks 30]
+//                    [--deadlock] [--all-types] [--seed 1] [--block-bytes 65536]
 //
 // The program it describes is well-behaved: fibers on pool threads and on
 // locker threads take mutexes in one global order, hand values over channels
@@ -39,7 +39,9 @@ struct Options {
   std::string output;
   std::uint64_t events = 100000;
   std::uint32_t fibers = 2000, pool = 8, lockers = 4, channels = 500, mutexes = 200;
+  std::uint32_t sites = 60, stacks = 30;
   bool deadlock = false;
+  bool all_types = false;  // also one of every rarer event type (fuzz seeds)
   std::uint64_t seed = 1;
   std::size_t block_bytes = 64 * 1024;
 };
@@ -94,20 +96,20 @@ class Generator {
     ++emitted_;
     tick();
   }
-  std::uint32_t site() { return 1 + static_cast<std::uint32_t>(pick(kSites)); }
-  std::uint32_t stack() { return 1 + static_cast<std::uint32_t>(pick(kStacks)); }
+  std::uint32_t site() { return 1 + static_cast<std::uint32_t>(pick(o_.sites)); }
+  std::uint32_t stack() { return 1 + static_cast<std::uint32_t>(pick(o_.stacks)); }
   // The thread a fiber runs on now: its locker, or any pool thread.
   std::uint64_t thread_of(const Fiber& f) { return f.locked_to ? f.locked_to : pool_[pick(pool_.size())]; }
 
   void setup() {
-    for (std::uint32_t i = 1; i <= kSites; ++i) {
+    for (std::uint32_t i = 1; i <= o_.sites; ++i) {
       Event& s = ev(EventType::site, 0);
       s.id = i, s.line = static_cast<int>(10 + i * 7);
       s.file = fmt::format("/src/app/module{}.cpp", i % 17);
       s.text = fmt::format("app::handler{}(Request const&)", i);
       emit(0);
     }
-    for (std::uint32_t i = 1; i <= kStacks; ++i) {
+    for (std::uint32_t i = 1; i <= o_.stacks; ++i) {
       Event& s = ev(EventType::stack, 0);
       s.id = i;
       for (int k = 0; k < 6; ++k)
@@ -155,6 +157,40 @@ class Generator {
       emit(main_thread_);
       fibers_.push_back(f);
     }
+    if (o_.all_types) rare_events();
+  }
+
+  // One of each type the episodes do not produce (misuse makes the analyses
+  // report a finding).
+  void rare_events() {
+    const std::uint64_t th = main_thread_;
+    auto one = [&](EventType t, std::uint64_t object, std::int64_t a, std::int64_t b) {
+      Event& e = ev(t, th, 1);
+      e.object = object, e.a = a, e.b = b;
+      emit(th);
+    };
+    one(EventType::select_done, chans_[0], 1, 0);
+    one(EventType::wg_add, 0, 2, 2);
+    one(EventType::cond_signal, 0, 1, 0);
+    one(EventType::fd_pair, 0, 5, 6);
+    one(EventType::chan_close, chans_[0], 0, 0);
+    if (!lockers_.empty()) {
+      Event& l = ev(EventType::thread_lock, lockers_[0], 1);
+      l.object = lockers_[0];
+      emit(th);
+      Event& u = ev(EventType::thread_unlock, lockers_[0], 1);
+      u.object = lockers_[0];
+      emit(th);
+    }
+    Event& m = ev(EventType::misuse, th, 1);
+    m.site = site(), m.text = "unlock_os_thread: the fiber is not locked";
+    emit(th);
+    Event& l = ev(EventType::lost, th);
+    l.a = 3;
+    emit(th);
+    Event& d = ev(EventType::object_destroy, th);
+    d.object = chans_[0];
+    emit(th);
   }
 
   const Fiber& any_fiber() { return fibers_[1 + pick(fibers_.size() - 1)]; }
@@ -168,12 +204,13 @@ class Generator {
       case 0: {  // two mutexes in the global order
         std::uint64_t i = pick(mutexes_.size()), j = pick(mutexes_.size());
         if (i > j) std::swap(i, j);
-        for (std::uint64_t m : {mutexes_[i], mutexes_[j]}) {
-          if (m == mutexes_[j] && i == j) break;
+        auto acquire = [&](std::uint64_t m) {
           Event& e = ev(EventType::lock_acquire, th, f.id);
           e.object = m, e.site = site(), e.stack = stack();
           emit(th);
-        }
+        };
+        acquire(mutexes_[i]);
+        if (i != j) acquire(mutexes_[j]);
         if (i != j) {
           ev(EventType::lock_release, th, f.id).object = mutexes_[j];
           emit(th);
@@ -308,7 +345,6 @@ class Generator {
     emit(main_thread_);
   }
 
-  static constexpr std::uint32_t kSites = 60, kStacks = 30;
   const Options& o_;
   std::mt19937_64 rng_;
   TraceEncoder enc_;
@@ -323,8 +359,8 @@ class Generator {
 int usage(const char* why) {
   std::cerr << "tether_trace_gen: " << why
             << "\nusage: tether_trace_gen -o FILE [-n EVENTS] [--fibers N] [--pool N] "
-               "[--lockers N] [--channels N] [--mutexes N] [--deadlock] [--seed S] "
-               "[--block-bytes N]\n";
+               "[--lockers N] [--channels N] [--mutexes N] [--sites N>=3] [--stacks N>=3] "
+               "[--deadlock] [--all-types] [--seed S] [--block-bytes N]\n";
   return 2;
 }
 
@@ -357,10 +393,16 @@ int main(int argc, char** argv) {
       ok = number(o.channels) && o.channels > 0;
     } else if (a == "--mutexes") {
       ok = number(o.mutexes);
+    } else if (a == "--sites") {
+      ok = number(o.sites) && o.sites >= 3;
+    } else if (a == "--stacks") {
+      ok = number(o.stacks) && o.stacks >= 3;
     } else if (a == "--seed") {
       ok = number(o.seed);
     } else if (a == "--block-bytes") {
       ok = number(o.block_bytes) && o.block_bytes > 0 && o.block_bytes < (16u << 20) - 65536;
+    } else if (a == "--all-types") {
+      o.all_types = true;
     } else if (a == "--deadlock") {
       o.deadlock = true;
     } else {
