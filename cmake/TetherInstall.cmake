@@ -17,7 +17,7 @@
 include_guard(GLOBAL)
 
 option(TETHER_INSTALL "Build the installable libtether (static and shared) and the man page" ON)
-if(NOT TETHER_INSTALL OR NOT TARGET tether_runtime)
+if(NOT TETHER_INSTALL OR TETHER_FUZZ OR NOT TARGET tether_runtime)  # fuzz builds install nothing
   return()
 endif()
 include(CMakePackageConfigHelpers)
