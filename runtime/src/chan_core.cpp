@@ -9,6 +9,7 @@
 #include "chan_core.h"
 
 #include "fiber_impl.h"
+#include "trace_events.h"
 
 #include <algorithm>
 #include <new>
@@ -26,6 +27,7 @@ ChanImpl::ChanImpl(std::size_t capacity, const ElemOps* ops, std::string name,
                    std::source_location site)
     : SyncObject(ObjectKind::chan, std::move(name), site), ops_(ops), cap_(capacity) {
   if (cap_ != 0) buf_ = ::operator new(cap_ * ops_->size, std::align_val_t(ops_->align));
+  trace::on_object_create(object_id(), ObjectKind::chan, object_name(), site, cap_);
   publish();  // last: the detector may describe it from now on
 }
 
@@ -50,6 +52,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   switch (send_locked(elem, &partner)) {
     case Op::done:
       lock_.unlock();
+      trace::on_chan_send(object_id());
       if (partner) notify(partner);
       return;
     case Op::closed:
@@ -64,6 +67,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   block(w, lock_, wait_site(WaitReason::chan_send, site));
   // A receiver took the value (ok), or close() woke us: Go panics there.
   if (!w.ok) throw_send_on_closed(site);
+  trace::on_chan_send(object_id());
 }
 
 bool ChanImpl::recv(void* out, std::source_location site) {
@@ -74,10 +78,12 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   switch (recv_locked(out, &partner)) {
     case Op::done:
       lock_.unlock();
+      trace::on_chan_recv(object_id(), true);
       if (partner) notify(partner);
       return true;
     case Op::closed:
       lock_.unlock();
+      trace::on_chan_recv(object_id(), false);
       return false;
     case Op::would_block:
       break;
@@ -86,6 +92,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   w.elem = out;
   recvq_.push_back(&w);
   block(w, lock_, wait_site(WaitReason::chan_receive, site));
+  trace::on_chan_recv(object_id(), w.ok);
   return w.ok;  // false: woken by close()
 }
 
@@ -97,6 +104,7 @@ TryResult ChanImpl::try_send(void* elem, std::source_location site) {
   const Op op = send_locked(elem, &partner);
   lock_.unlock();
   if (op == Op::closed) throw_send_on_closed(site);
+  if (op == Op::done) trace::on_chan_send(object_id());
   if (partner) notify(partner);
   return op == Op::done ? TryResult::ok : TryResult::would_block;
 }
@@ -108,6 +116,7 @@ TryResult ChanImpl::try_recv(void* out, std::source_location) {
   Waiter* partner;
   const Op op = recv_locked(out, &partner);
   lock_.unlock();
+  if (op != Op::would_block) trace::on_chan_recv(object_id(), op == Op::done);
   if (partner) notify(partner);
   switch (op) {
     case Op::done:
@@ -129,6 +138,7 @@ void ChanImpl::close(std::source_location site) {
                  site);
   }
   closed_ = true;
+  trace::on_chan_close(object_id());
   // Wake everyone under the lock: the popped waiters are nowhere else, and
   // close is rare enough that the longer critical section does not matter.
   // Receivers get ok = false (closed and drained: if a receiver waits, the

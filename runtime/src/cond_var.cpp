@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cond_var.h"
+#include "trace_events.h"
 
 namespace tether {
 namespace detail {
@@ -55,6 +56,7 @@ void CondVarCore::signal() noexcept {
   users_.add(me);
   Waiter* w = waiters_.pop_claimed();
   lock_.unlock();
+  trace::on_cond_signal(object_id(), false);
   if (w) wake(*w);
 }
 
@@ -65,6 +67,7 @@ void CondVarCore::broadcast() noexcept {
   users_.add(me);
   while (Waiter* w = waiters_.pop_claimed()) all.push(w);
   lock_.unlock();
+  trace::on_cond_signal(object_id(), true);
   all.wake_all();
 }
 

@@ -16,6 +16,7 @@
 #include "stack_capture.h"
 #include "thread_parker.h"
 #include "wait_graph.h"
+#include "trace_writer.h"
 
 namespace tether::detail {
 namespace {
@@ -250,6 +251,7 @@ void DeadlockWatchdog::check(bool) {
   emit(text);
   if (global && policy_ == Policy::exit) {
     std::fflush(nullptr);
+    trace::flush_before_exit();
     ::_exit(2);
   }
 }

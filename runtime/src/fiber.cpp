@@ -13,6 +13,7 @@
 #include "sync_object.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 
@@ -127,6 +128,7 @@ Fiber* create_fiber(Task fn, std::string name, std::size_t stack_size,
   f->ctx = make_fiber_context(f);
   f->wait.set(WaitStateCell::Value{WaitReason::runnable, 0, nullptr, coarse_now_ns(), site});
   reg.add(f);
+  trace::on_fiber_create(f->id, f->parent, site, f->name);
   return f;
 }
 
@@ -166,6 +168,7 @@ void run_fiber_body(Fiber* f) noexcept {
   WaitQueue joiners;
   while (Waiter* w = f->joiners.pop_front()) joiners.push_back(w);
   f->join_lock.unlock();
+  trace::on_fiber_exit(f->id);
   while (Waiter* w = joiners.pop_front()) {
     if (w->try_claim()) wake(*w);
   }

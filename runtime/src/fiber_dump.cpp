@@ -28,6 +28,7 @@
 #include "scheduler.h"
 #include "sync_object.h"
 #include "tether/dump.h"
+#include "trace_writer.h"
 
 namespace tether::detail {
 
@@ -435,6 +436,7 @@ void dump_thread_main() {
     }
     if (g_quit_requests.exchange(0) != 0) {
       write_all(2, dump_text("SIGQUIT"));
+      trace::flush_before_exit();
       _exit(2);
     }
     if (g_user_requests.exchange(0) != 0) {
@@ -453,6 +455,7 @@ void request_handler(int sig, siginfo_t*, void*) {
 // Puts back the handler that was there before ours (or the default action)
 // so that the signal, raised again, ends the process as it would have.
 void chain(int sig, siginfo_t* si) {
+  trace::flush_for_crash();  // every record so far on disk before the process dies
   struct sigaction old = g_old_actions[sig];
   if (old.sa_handler == SIG_IGN || (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) ||
       old.sa_sigaction == nullptr) {

@@ -1,4 +1,5 @@
 #include "findings_report.h"
+#include "trace_events.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -19,6 +20,7 @@ void FindingsReport::add(const WaitGraph& g, std::string_view kind, std::string_
                          const std::vector<std::uint64_t>& fibers,
                          const std::vector<std::string>& nodes, std::string_view explanation,
                          std::string_view text) {
+  trace::on_finding(kind, pattern, fibers);
   const char* path = std::getenv("TETHER_REPORT");
   if (!path || !*path) return;
   std::string out = "{\"kind\":";

@@ -12,6 +12,7 @@
 #include "runtime_state.h"
 #include "stack_capture.h"
 #include "tether/thread_locker.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 
@@ -100,9 +101,11 @@ void lock_to(Fiber* f, Locker* l, std::source_location site) {
   f->locker.store(l, std::memory_order_release);
   f->wait.set(WaitStateCell::Value{WaitReason::waiting_for_thread, l->object_id(),
                                    l->object_name().c_str(), coarse_now_ns(), site});
+  trace::on_park(f->id, WaitReason::waiting_for_thread, l->object_id(), site, false);
   AfterSwitch a;
   a.kind = AfterSwitch::migrate;
   park_current(a);
+  trace::on_thread_lock(f->id, l->worker.thread_id, l->object_id());
 }
 
 void unlock_from(Fiber* f, Locker* l, std::source_location site) {
@@ -121,6 +124,8 @@ void unlock_from(Fiber* f, Locker* l, std::source_location site) {
   // locker's thread can exit once this fiber is off it; the fiber itself is
   // requeued on the pool after its context is saved.
   l->leave(true);
+  trace::on_thread_unlock(f->id, l->worker.thread_id, l->object_id());
+  trace::on_park(f->id, WaitReason::waiting_for_thread, 0, site, false);
   AfterSwitch a;
   a.kind = AfterSwitch::migrate;
   park_current(a);
@@ -162,6 +167,7 @@ FiberRef ThreadLocker::go(Task fn, FiberOptions opts, std::source_location site)
     throw;
   }
   f->locker.store(s_.get(), std::memory_order_release);
+  detail::trace::on_thread_lock(f->id, s_->worker.thread_id, s_->object_id());
   FiberRef ref(f);
   detail::ready(f);
   return ref;
@@ -213,6 +219,9 @@ void ThreadLocker::call_task(Task fn, std::source_location site) {
   }
   cf->is_call = true;
   cf->locker.store(l, std::memory_order_release);
+  const std::uint64_t call_fiber = cf->id;  // cf may be gone once the call is done
+  detail::trace::on_thread_lock(call_fiber, l->worker.thread_id, l->object_id());
+  detail::trace::on_call_begin(l->object_id(), call_fiber);
   detail::ready(cf);
   st.lk.lock();
   if (!st.done) {
@@ -223,6 +232,7 @@ void ThreadLocker::call_task(Task fn, std::source_location site) {
   } else {
     st.lk.unlock();
   }
+  detail::trace::on_call_end(l->object_id(), call_fiber);
   if (st.error) std::rethrow_exception(st.error);
 }
 

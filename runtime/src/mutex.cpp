@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "mutex.h"
+#include "trace_events.h"
 
 namespace tether {
 namespace detail {
@@ -23,12 +24,14 @@ void MutexCore::lock(std::source_location site) {
     locked_.store(true, std::memory_order_relaxed);
     holder_.store(me, std::memory_order_relaxed);
     lock_.unlock();
+    trace::on_lock_acquire(object_id(), false, site);
     return;
   }
   Waiter w;
   w.aux = me;
   waiters_.push_back(&w);
   block(w, lock_, wait_site_for(*this, WaitReason::mutex_lock, site));
+  trace::on_lock_acquire(object_id(), false, site);
   // The unlocker made us the holder before waking us (handoff): nothing to do.
 }
 
@@ -39,6 +42,7 @@ bool MutexCore::try_lock() noexcept {
   if (locked_.load(std::memory_order_relaxed)) return false;
   locked_.store(true, std::memory_order_relaxed);
   holder_.store(me, std::memory_order_relaxed);
+  trace::on_lock_acquire(object_id(), false, std::source_location{});
   return true;
 }
 
@@ -50,6 +54,7 @@ bool MutexCore::release() noexcept {
     lock_.unlock();
     return false;
   }
+  trace::on_lock_release(object_id(), false);  // under the lock: before the next holder's acquire
   Waiter* next = waiters_.pop_claimed();
   if (next) {
     // Handoff: the mutex stays locked, now on behalf of the oldest waiter.

@@ -21,6 +21,7 @@
 #include "scheduler.h"
 #include "stack_capture.h"
 #include "tether/runtime.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 
@@ -262,6 +263,7 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
     a.nlocks = n;
     a.waiter = &w;
     a.deadline = deadline;
+    trace::on_park(self->id, why.reason, why.object_id, why.site, deadline != nullptr);
     worker->switch_out(self, a);
     // Woken. A waker claimed w first, or the timer did.
     if (deadline && !w.timed_out) runtime()->monitor.cancel_timer(&w, *deadline);
@@ -295,6 +297,7 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
 
 void wake(Waiter& w) noexcept {
   if (Fiber* f = w.fiber) {
+    trace::on_unpark(f->id);
     w.woken.store(true, std::memory_order_relaxed);
     ready(f);
     return;
@@ -323,6 +326,7 @@ void run_main(Task fn) {
   Worker* previous = current_worker();
   set_current_worker(&main->worker);
   register_worker_thread(&main->worker);
+  trace::start_for_run(*main);  // TETHER_TRACE
   rt->monitor.start();
   {
     std::lock_guard lk(rt->pool_mu);
@@ -333,6 +337,7 @@ void run_main(Task fn) {
   rt->main_fiber_id = f1->id;
   main->admit(true, std::source_location::current());
   f1->locker.store(main, std::memory_order_release);
+  trace::on_thread_lock(f1->id, main->worker.thread_id, main->object_id());
   ready(f1);
   rt->watchdog.start();
   main->worker.loop();  // until fiber 1 has finished
@@ -342,6 +347,7 @@ void run_main(Task fn) {
   // Fibers still alive are abandoned (never resumed); those nothing could
   // ever wake again are leaks, reported under `tether run`.
   report_leaks_at_exit();
+  trace::stop_for_run(rt->main_exception ? -1 : 0);
   FiberRegistry::instance().for_each(
       [](Fiber& f) { f.abandoned.store(true, std::memory_order_relaxed); });
 

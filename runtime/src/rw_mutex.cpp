@@ -7,6 +7,7 @@
 
 #include "mutex.h"  // wait_site_for, describe_object
 #include "rw_mutex.h"
+#include "trace_events.h"
 
 namespace tether {
 namespace detail {
@@ -79,6 +80,7 @@ void RWMutexCore::unlock(std::source_location site) {
                      describe_object("RWMutex", *this),
                  site);
   }
+  trace::on_lock_release(object_id(), false);
   writer_.store(false, std::memory_order_release);
   writer_id_.store(0, std::memory_order_release);
   // Readers that queued behind this writer go first, all together; a writer
@@ -135,6 +137,7 @@ void RWMutexCore::runlock(std::source_location site) {
                      describe_object("RWMutex", *this),
                  site);
   }
+  trace::on_lock_release(object_id(), true);
   remove_reader(me);
   Waiter* next = nullptr;
   if (readers_.load(std::memory_order_relaxed) == 0) {
@@ -180,11 +183,25 @@ RWMutex::RWMutex(std::string name, std::source_location site)
     : core_(std::make_unique<detail::RWMutexCore>(std::move(name), site)) {}
 RWMutex::~RWMutex() = default;
 
-void RWMutex::lock(std::source_location site) { core_->lock(site); }
-bool RWMutex::try_lock(std::source_location) { return core_->try_lock(); }
+void RWMutex::lock(std::source_location site) {
+  core_->lock(site);
+  detail::trace::on_lock_acquire(core_->object_id(), false, site);
+}
+bool RWMutex::try_lock(std::source_location site) {
+  if (!core_->try_lock()) return false;
+  detail::trace::on_lock_acquire(core_->object_id(), false, site);
+  return true;
+}
 void RWMutex::unlock(std::source_location site) { core_->unlock(site); }
-void RWMutex::rlock(std::source_location site) { core_->rlock(site); }
-bool RWMutex::try_rlock(std::source_location) { return core_->try_rlock(); }
+void RWMutex::rlock(std::source_location site) {
+  core_->rlock(site);
+  detail::trace::on_lock_acquire(core_->object_id(), true, site);
+}
+bool RWMutex::try_rlock(std::source_location site) {
+  if (!core_->try_rlock()) return false;
+  detail::trace::on_lock_acquire(core_->object_id(), true, site);
+  return true;
+}
 void RWMutex::runlock(std::source_location site) { core_->runlock(site); }
 bool RWMutex::write_locked() const noexcept { return core_->write_locked(); }
 std::uint64_t RWMutex::writer() const noexcept { return core_->writer(); }

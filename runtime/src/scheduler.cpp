@@ -6,6 +6,7 @@
 
 #include "locker.h"
 #include "runtime_state.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 
@@ -137,6 +138,7 @@ void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
   ctx::transfer_t t;
   if (next) {
     current = next;
+    trace::on_run(next->id);
     next->worker.store(this, std::memory_order_relaxed);
     next->wait.set_reason(WaitReason::running, coarse_now_ns());
     san_before_switch(self->san, next->san, finishing);
@@ -155,6 +157,7 @@ void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
 void Worker::run_fiber(Fiber* f) noexcept {
   pending = AfterSwitch{};
   current = f;
+  trace::on_run(f->id);
   f->worker.store(this, std::memory_order_relaxed);
   f->wait.set_reason(WaitReason::running, coarse_now_ns());
   switches.fetch_add(1, std::memory_order_relaxed);
@@ -192,6 +195,7 @@ void Worker::after_switch(ctx::transfer_t t) noexcept {
       make_runnable(a.prev, true);
       break;
     case AfterSwitch::migrate:
+      trace::on_unpark(a.prev->id, a.prev->id);  // it moves itself to its new thread
       ready(a.prev);
       break;
     case AfterSwitch::finish:

@@ -52,6 +52,7 @@
 #include "sync_object.h"
 #include "tether/select.h"
 #include "waiter.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 namespace {
@@ -128,7 +129,23 @@ void select_forever(std::source_location site) {
   for (;;) block(park, nullptr, 0, why, nullptr);
 }
 
+namespace {
+int select_core_impl(SelectCaseRef* cases, std::size_t n, std::source_location site);
+}  // namespace
+
 int select_core(SelectCaseRef* cases, std::size_t n, std::source_location site) {
+  const int chosen = select_core_impl(cases, n, site);
+  if (trace::tracing()) [[unlikely]] {
+    const SelectCaseRef& c = cases[chosen];
+    const bool chan_case = c.kind == SelectCaseRef::Kind::recv || c.kind == SelectCaseRef::Kind::send;
+    trace::record_select_done(chan_case && c.chan ? c.chan->id() : 0, chosen,
+                              c.kind == SelectCaseRef::Kind::send);
+  }
+  return chosen;
+}
+
+namespace {
+int select_core_impl(SelectCaseRef* cases, std::size_t n, std::source_location site) {
   int dflt = -1, timeout_case = -1;
   Clock::duration timeout{};
   std::size_t nchan = 0;
@@ -260,6 +277,7 @@ int select_core(SelectCaseRef* cases, std::size_t n, std::source_location site) 
   }
   return won;
 }
+}  // namespace
 
 }  // namespace tether::detail
 

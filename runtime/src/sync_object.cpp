@@ -13,6 +13,7 @@
 #include "object_registry.h"
 #include "scheduler.h"
 #include "tether/errors.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 
@@ -56,12 +57,16 @@ SyncObject::SyncObject(ObjectKind kind, std::string name, std::source_location s
       creator_(current_fiber_id()),
       watermark_(FiberRegistry::instance().peek_next_id()) {
   ObjectRegistry::instance().add(this);
+  if (kind != ObjectKind::chan) trace::on_object_create(id_, kind, name_, site);  // chan: with capacity
 }
 
 SyncObject::~SyncObject() { unregister(); }
 
 void SyncObject::unregister() noexcept {
-  if (registered_.exchange(false)) ObjectRegistry::instance().remove(this);
+  if (registered_.exchange(false)) {
+    ObjectRegistry::instance().remove(this);
+    trace::on_object_destroy(id_);
+  }
 }
 
 std::uint64_t current_fiber_id() noexcept {
@@ -79,9 +84,10 @@ std::string current_thread_name() {
   std::string thread = current_thread_name();
   std::string who = fid ? fmt::format("fiber {} on thread \"{}\"", fid, thread)
                         : fmt::format("{} (not a fiber)", thread);
-  throw misuse_error(fmt::format("tether: misuse: {} ({}, at {}:{})", what, who, site.file_name(),
-                                 site.line()),
-                     fid, std::move(thread), site);
+  std::string message = fmt::format("tether: misuse: {} ({}, at {}:{})", what, who,
+                                    site.file_name(), site.line());
+  trace::on_misuse(message, site);
+  throw misuse_error(message, fid, std::move(thread), site);
 }
 
 }  // namespace tether::detail

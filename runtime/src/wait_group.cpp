@@ -7,6 +7,7 @@
 
 #include "mutex.h"  // wait_site_for, describe_object
 #include "wait_group.h"
+#include "trace_events.h"
 
 namespace tether {
 namespace detail {
@@ -30,6 +31,7 @@ void WaitGroupCore::add(std::int64_t n, std::source_location site) {
                  site);
   }
   count_.store(after, std::memory_order_release);
+  trace::on_wg_add(object_id(), n, after);
   WakeList released;
   if (after == 0) {
     while (Waiter* w = waiters_.pop_claimed()) released.push(w);

@@ -1,0 +1,143 @@
+// Per-thread trace buffers and the record append of the hot path (internal).
+//
+// Each OS thread appends records to its current TraceBuffer through the
+// thread-local TraceTls: no lock, no system call, no allocation; one clock
+// read and a few stores. `committed` (stored with release after every
+// record) tells the writer thread how much of the buffer holds complete
+// records, so it can write out a prefix while the owner keeps appending.
+// A full buffer is handed to the writer (a lock-free push) and the thread
+// takes an empty one; if there is none, it counts the events it drops and
+// records a `lost` record once it has a buffer again (trace_events.cpp).
+//
+// Record layout (docs/trace-format.md): type byte, len varint, dt varint,
+// fields. Small records (all fields varints) reserve one byte for len, which
+// is filled in after the fields: kMaxSmallRecord keeps it below 128.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "trace_clock.h"
+#include "trace_format.h"
+
+namespace tether::detail::trace {
+
+inline constexpr std::size_t kBufferSize = 64 * 1024;
+// type + len + dt + up to 8 varint fields, rounded up; a small record's body
+// stays below 128 bytes so its len fits one byte.
+inline constexpr std::size_t kMaxSmallRecord = 2 + 10 * 9 + 4;
+inline constexpr std::size_t kMaxSmallFields = 8;
+
+struct ThreadTrace;
+
+struct TraceBuffer {
+  // Written by the owner thread.
+  std::atomic<std::uint32_t> committed{0};  // bytes of complete records
+  std::uint64_t base_ticks = 0;             // the first record's dt is relative to it
+  std::uint32_t tseq = 0;                   // the owner's buffer number (0, 1, ...)
+  ThreadTrace* owner = nullptr;
+  // Written by the writer thread only.
+  std::uint32_t flushed = 0;         // bytes already written to the file
+  std::uint64_t flushed_ticks = 0;   // ticks of the last record written
+  TraceBuffer* next = nullptr;       // handoff queue / free list link
+  alignas(64) std::uint8_t data[kBufferSize];
+};
+
+// A thread that recorded in the current session.
+struct ThreadTrace {
+  std::uint64_t thread_id = 0;
+  std::atomic<TraceBuffer*> current{nullptr};  // what the owner appends to
+  std::uint32_t next_tseq = 0;                 // owner: number of its next buffer
+  std::uint32_t write_tseq = 0;                // writer: the buffer number due next
+  ThreadTrace* next = nullptr;                 // the session's list (push-only)
+};
+
+struct SiteCacheEntry {
+  const void* key = nullptr;
+  std::uint32_t site = 0;
+  std::uint32_t stack = 0;
+};
+inline constexpr std::size_t kSiteCacheSize = 256;
+
+// What the hot path touches, per thread. Trivially destructible and
+// constant-initialized, so access is a %fs-relative load with no guard.
+struct TraceTls {
+  std::uint8_t* pos = nullptr;
+  std::uint8_t* end = nullptr;
+  std::uint64_t last_ticks = 0;
+  TraceBuffer* buf = nullptr;
+  std::uint32_t gen = 0;  // the session pos/end/buf belong to (0: none)
+  bool dead = false;      // the thread is exiting: record nothing more
+  ThreadTrace* thread = nullptr;
+  std::uint64_t lost = 0;          // events dropped since the last `lost` record
+  SiteCacheEntry* sites = nullptr; // kSiteCacheSize entries, per session
+  std::uint32_t sites_gen = 0;
+};
+
+extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
+
+// The current session's number; 0 while not tracing. The one flag the hooks test.
+extern std::atomic<std::uint32_t> g_gen;
+
+// Acquire (a plain load on x86): what start_session() set up, the clock
+// choice above all, is visible to a thread that sees the session's number.
+inline bool tracing() noexcept { return g_gen.load(std::memory_order_acquire) != 0; }
+
+// Slow path: registers the thread for the current session, or hands off a
+// full buffer and takes a fresh one. False: record nothing (not tracing, or
+// no buffer free: the event is counted as lost).
+bool refill(TraceTls& t, std::size_t need) noexcept;
+
+inline std::uint64_t next_ticks(TraceTls& t) noexcept {
+  const std::uint64_t now = ticks();
+  return now < t.last_ticks ? t.last_ticks : now;  // never backwards within a thread
+}
+
+inline void commit(TraceTls& t, std::uint8_t* q, std::uint64_t now) noexcept {
+  t.last_ticks = now;
+  t.pos = q;
+  t.buf->committed.store(static_cast<std::uint32_t>(q - t.buf->data), std::memory_order_release);
+}
+
+// Appends a record whose fields are all unsigned varints (signed ones go
+// through zigzag() first).
+template <class... V>
+inline void append(Rec type, V... fields) noexcept {
+  static_assert(sizeof...(V) <= kMaxSmallFields);
+  TraceTls& t = tls_trace;
+  if (t.gen != g_gen.load(std::memory_order_acquire) ||
+      static_cast<std::size_t>(t.end - t.pos) < kMaxSmallRecord) [[unlikely]] {
+    if (!refill(t, kMaxSmallRecord)) return;
+  }
+  const std::uint64_t now = next_ticks(t);
+  std::uint8_t* p = t.pos;
+  p[0] = static_cast<std::uint8_t>(type);
+  std::uint8_t* body = p + 2;
+  std::uint8_t* q = put_uv(body, now - t.last_ticks);
+  ((q = put_uv(q, static_cast<std::uint64_t>(fields))), ...);
+  p[1] = static_cast<std::uint8_t>(q - body);
+  commit(t, q, now);
+}
+
+// Appends a record of any size: `rest` bytes of fields after dt, written by
+// put(q) -> end. rest must be below kBufferSize / 2 (encoders cut strings).
+template <class Put>
+inline void append_big(Rec type, std::size_t rest, Put&& put) noexcept {
+  TraceTls& t = tls_trace;
+  const std::size_t need = 1 + 10 + 10 + rest;
+  if (t.gen != g_gen.load(std::memory_order_acquire) ||
+      static_cast<std::size_t>(t.end - t.pos) < need) {
+    if (!refill(t, need)) return;
+  }
+  const std::uint64_t now = next_ticks(t);
+  const std::uint64_t dt = now - t.last_ticks;
+  std::uint8_t* q = t.pos;
+  *q++ = static_cast<std::uint8_t>(type);
+  q = put_uv(q, uv_size(dt) + rest);
+  q = put_uv(q, dt);
+  q = put(q);
+  commit(t, q, now);
+}
+
+}  // namespace tether::detail::trace

@@ -1,0 +1,329 @@
+// Recording: the out-of-line half of the hooks, and the per-thread slow
+// paths (registration, buffer refill, lost events, thread exit).
+#include "trace_events.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "fd_table.h"
+#include "fiber_impl.h"
+#include "locker.h"
+#include "object_registry.h"
+#include "scheduler.h"
+#include "sync_object.h"
+#include "trace_sites.h"
+#include "trace_writer.h"
+
+namespace tether::detail::trace {
+namespace {
+
+constexpr std::size_t kMaxName = 4096;
+constexpr std::size_t kMaxFindingFibers = 4096;
+
+inline std::uint64_t caller() noexcept {
+  Worker* w = current_worker();
+  Fiber* f = w ? w->current : nullptr;
+  return f ? f->id : 0;
+}
+
+std::string_view cut(std::string_view s) noexcept {
+  return s.size() > kMaxName ? s.substr(0, kMaxName) : s;
+}
+
+void end_thread_buffer(TraceTls& t) noexcept;
+
+// Runs when a thread that recorded exits: its last records go to the writer.
+struct ThreadExit {
+  ~ThreadExit() {
+    TraceTls& t = tls_trace;
+    if (t.gen != 0 && t.gen == g_gen.load(std::memory_order_acquire)) {
+      append(Rec::thread_exit);
+    }
+    end_thread_buffer(t);
+    t.dead = true;
+  }
+};
+
+void end_thread_buffer(TraceTls& t) noexcept {
+  if (!t.buf) return;
+  if (t.thread) t.thread->current.store(nullptr, std::memory_order_release);
+  hand_off(t.buf);
+  t.buf = nullptr;
+  t.pos = t.end = nullptr;
+}
+
+bool take_buffer(TraceTls& t) noexcept {
+  TraceBuffer* b = acquire_buffer();
+  if (!b) return false;
+  b->base_ticks = t.last_ticks;
+  b->owner = t.thread;
+  b->tseq = t.thread->next_tseq++;
+  t.buf = b;
+  t.pos = b->data;
+  t.end = b->data + kBufferSize;
+  t.thread->current.store(b, std::memory_order_release);
+  return true;
+}
+
+// First record of a thread in a session: who it is.
+void record_thread_start() noexcept {
+  Worker* w = current_worker();
+  ThreadKind kind = ThreadKind::plain;
+  std::uint64_t locker = 0;
+  std::string name;
+  const int tid = static_cast<int>(syscall(SYS_gettid));
+  try {
+    if (w) {
+      name = w->name;
+      if (w->kind == Worker::pool) {
+        kind = ThreadKind::pool;
+      } else {
+        kind = w->locker && w->locker->is_main ? ThreadKind::main : ThreadKind::locker;
+        locker = w->thread_id;
+      }
+    } else {
+      name = "thread " + std::to_string(tid);
+    }
+  } catch (...) {
+  }
+  const std::string_view n = cut(name);
+  append_big(Rec::thread_start,
+             uv_size(static_cast<std::uint8_t>(kind)) + uv_size(locker) +
+                 uv_size(static_cast<std::uint64_t>(tid)) + str_size(n),
+             [&](std::uint8_t* q) {
+               q = put_uv(q, static_cast<std::uint8_t>(kind));
+               q = put_uv(q, locker);
+               q = put_uv(q, static_cast<std::uint64_t>(tid));
+               return put_str(q, n);
+             });
+}
+
+bool register_this_thread(TraceTls& t, std::uint32_t gen) noexcept {
+  // A previous session's buffer: its writer is gone, nobody else holds it.
+  if (t.buf) release_buffer(t.buf);
+  t.buf = nullptr;
+  t.pos = t.end = nullptr;
+  t.gen = 0;
+  Worker* w = current_worker();
+  std::uint64_t id = 0;
+  if (w) {
+    id = w->thread_id;
+  } else {
+    try {
+      id = ObjectRegistry::instance().allocate_id();
+    } catch (...) {
+      return false;
+    }
+  }
+  ThreadTrace* tt = register_thread(id);
+  if (!tt) return false;
+  if (!t.sites) t.sites = new (std::nothrow) SiteCacheEntry[kSiteCacheSize];
+  if (t.sites) std::fill(t.sites, t.sites + kSiteCacheSize, SiteCacheEntry{});
+  t.thread = tt;
+  t.last_ticks = ticks();
+  t.lost = 0;
+  if (!take_buffer(t)) return false;
+  t.gen = gen;
+  t.sites_gen = gen;
+  static thread_local ThreadExit exit_hook;  // constructed once per thread, here
+  (void)exit_hook;
+  record_thread_start();
+  return true;
+}
+
+}  // namespace
+
+bool refill(TraceTls& t, std::size_t need) noexcept {
+  const std::uint32_t gen = g_gen.load(std::memory_order_acquire);
+  if (gen == 0 || t.dead) return false;
+  if (t.gen != gen) {
+    if (!register_this_thread(t, gen)) {
+      ++t.lost;  // not reported: this thread has no place to say so
+      return false;
+    }
+    if (static_cast<std::size_t>(t.end - t.pos) >= need) return true;
+  }
+  if (t.buf) {
+    t.thread->current.store(nullptr, std::memory_order_release);
+    hand_off(t.buf);
+    t.buf = nullptr;
+    t.pos = t.end = nullptr;
+  }
+  if (!take_buffer(t)) {
+    ++t.lost;
+    return false;
+  }
+  if (t.lost != 0) {
+    const std::uint64_t n = t.lost;
+    t.lost = 0;
+    append(Rec::lost, n);
+  }
+  return static_cast<std::size_t>(t.end - t.pos) >= need;
+}
+
+// ---- sessions of tether::run ----
+
+void start_for_run(Locker& main_locker) {
+  const char* path = std::getenv("TETHER_TRACE");
+  if (!path || !*path || !start_session(path)) return;
+  // Created before tracing started: recorded now, so the trace knows the main thread.
+  on_object_create(main_locker.object_id(), ObjectKind::locker, main_locker.object_name(),
+                   main_locker.created_at());
+}
+
+void stop_for_run(std::int64_t status) { stop_session(status); }
+
+// ---- the records ----
+
+void record_run(std::uint64_t fiber) noexcept { append(Rec::run, fiber); }
+
+void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
+                 const std::source_location& site, bool timed) noexcept {
+  const SiteIds ids = intern_site(site, true);
+  append(Rec::park, fiber, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
+         timed ? 1u : 0u);
+}
+
+void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept {
+  append(Rec::unpark, fiber, waker == kCaller ? caller() : waker);
+}
+
+void record_fiber_create(std::uint64_t fiber, std::uint64_t parent,
+                         const std::source_location& site, std::string_view name) noexcept {
+  const SiteIds ids = intern_site(site, false);
+  name = cut(name);
+  const std::uint64_t thread = 0;  // a locked fiber gets a thread_lock right after
+  append_big(Rec::fiber_create,
+             uv_size(fiber) + uv_size(parent) + uv_size(ids.site) + uv_size(thread) +
+                 str_size(name),
+             [&](std::uint8_t* q) {
+               q = put_uv(q, fiber);
+               q = put_uv(q, parent);
+               q = put_uv(q, ids.site);
+               q = put_uv(q, thread);
+               return put_str(q, name);
+             });
+}
+
+void record_fiber_exit(std::uint64_t fiber) noexcept { append(Rec::fiber_exit, fiber); }
+
+void record_thread_lock(Rec type, std::uint64_t fiber, std::uint64_t thread,
+                        std::uint64_t locker) noexcept {
+  append(type, fiber, thread, locker);
+}
+
+void record_call(Rec type, std::uint64_t locker, std::uint64_t runner) noexcept {
+  append(type, caller(), locker, runner);
+}
+
+void record_object_create(std::uint64_t object, ObjectKind kind, std::string_view name,
+                          const std::source_location& site, std::uint64_t capacity) noexcept {
+  const SiteIds ids = intern_site(site, false);
+  name = cut(name);
+  const std::uint64_t fiber = caller();
+  const auto k = static_cast<std::uint8_t>(kind);
+  append_big(Rec::object_create,
+             uv_size(object) + uv_size(k) + uv_size(fiber) + uv_size(ids.site) +
+                 uv_size(capacity) + str_size(name),
+             [&](std::uint8_t* q) {
+               q = put_uv(q, object);
+               q = put_uv(q, k);
+               q = put_uv(q, fiber);
+               q = put_uv(q, ids.site);
+               q = put_uv(q, capacity);
+               return put_str(q, name);
+             });
+}
+
+void record_object_destroy(std::uint64_t object) noexcept { append(Rec::object_destroy, object); }
+
+void record_lock(Rec type, std::uint64_t object, bool read,
+                 const std::source_location* site) noexcept {
+  if (site) {
+    const SiteIds ids = intern_site(*site, true);
+    append(type, caller(), object, read ? 1u : 0u, ids.site, ids.stack);
+  } else {
+    append(type, caller(), object, read ? 1u : 0u);
+  }
+}
+
+void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noexcept {
+  if (has_a) {
+    append(type, caller(), object, static_cast<std::uint64_t>(a));
+  } else {
+    append(type, caller(), object);
+  }
+}
+
+void record_select_done(std::uint64_t object, int index, bool is_send) noexcept {
+  append(Rec::select_done, caller(), object, static_cast<std::uint64_t>(index < 0 ? 0 : index),
+         is_send ? 1u : 0u);
+}
+
+void record_wg_add(std::uint64_t object, std::int64_t delta, std::int64_t counter) noexcept {
+  append(Rec::wg_add, caller(), object, zigzag(delta), zigzag(counter));
+}
+
+void record_cond_signal(std::uint64_t object, bool broadcast) noexcept {
+  append(Rec::cond_signal, caller(), object, broadcast ? 1u : 0u);
+}
+
+void record_syscall_enter(const char* name, int fd, const std::source_location& site) noexcept {
+  const SiteIds ids = intern_site(site, false);
+  const int peer = fd >= 0 ? FdTable::instance().peer(fd) : -1;
+  const std::uint64_t fiber = caller();
+  const std::string_view n = cut(name ? name : "");
+  append_big(Rec::syscall_enter,
+             uv_size(fiber) + uv_size(zigzag(fd)) + uv_size(zigzag(peer)) + uv_size(ids.site) +
+                 str_size(n),
+             [&](std::uint8_t* q) {
+               q = put_uv(q, fiber);
+               q = put_sv(q, fd);
+               q = put_sv(q, peer);
+               q = put_uv(q, ids.site);
+               return put_str(q, n);
+             });
+}
+
+void record_syscall_exit(std::int64_t result, int err) noexcept {
+  append(Rec::syscall_exit, caller(), zigzag(result), static_cast<std::uint64_t>(err < 0 ? 0 : err));
+}
+
+void record_fd_pair(int fd0, int fd1) noexcept {
+  append(Rec::fd_pair, caller(), zigzag(fd0), zigzag(fd1));
+}
+
+void record_misuse(std::string_view message, const std::source_location& site) noexcept {
+  const SiteIds ids = intern_site(site, false);
+  message = cut(message);
+  const std::uint64_t fiber = caller();
+  append_big(Rec::misuse, uv_size(fiber) + uv_size(ids.site) + str_size(message),
+             [&](std::uint8_t* q) {
+               q = put_uv(q, fiber);
+               q = put_uv(q, ids.site);
+               return put_str(q, message);
+             });
+}
+
+void record_finding(std::string_view kind, std::string_view pattern,
+                    const std::vector<std::uint64_t>& fibers) noexcept {
+  kind = cut(kind);
+  pattern = cut(pattern);
+  const std::size_t n = std::min(fibers.size(), kMaxFindingFibers);
+  std::size_t rest = str_size(kind) + str_size(pattern) + uv_size(n);
+  for (std::size_t i = 0; i < n; ++i) rest += uv_size(fibers[i]);
+  append_big(Rec::finding, rest, [&](std::uint8_t* q) {
+    q = put_str(q, kind);
+    q = put_str(q, pattern);
+    q = put_uv(q, n);
+    for (std::size_t i = 0; i < n; ++i) q = put_uv(q, fibers[i]);
+    return q;
+  });
+}
+
+}  // namespace tether::detail::trace

@@ -1,0 +1,156 @@
+// Trace hooks (internal): one call at each point of the runtime where
+// something happens that docs/trace-format.md records.
+//
+// Each hook is inline and tests one global flag (tracing()) first; with
+// tracing off that is the whole cost, a well-predicted branch. With tracing
+// on it appends one record to the calling thread's buffer (trace_buffer.h):
+// no lock, no system call, no allocation, except the first time a thread
+// records, a buffer fills, or a site is first seen (trace_sites.h).
+//
+// Fiber ids default to the calling fiber (0 on a plain thread); object and
+// thread ids are the runtime's (snapshot ids). Hooks never throw.
+#pragma once
+
+#include <cstdint>
+#include <source_location>
+#include <string_view>
+#include <vector>
+
+#include "trace_buffer.h"
+#include "tether/wait_reason.h"
+
+namespace tether::detail {
+enum class ObjectKind : std::uint8_t;
+struct Locker;
+}
+
+namespace tether::detail::trace {
+
+// tether::run's start and end: with TETHER_TRACE set, starts a session and
+// records the main thread's locker; stop writes the end record (status 0, or
+// -1 when fiber 1 threw).
+void start_for_run(Locker& main_locker);
+void stop_for_run(std::int64_t status);
+
+// A waker argument meaning "the calling fiber".
+inline constexpr std::uint64_t kCaller = ~std::uint64_t{0};
+
+// Out of line: the recording itself.
+void record_run(std::uint64_t fiber) noexcept;
+void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
+                 const std::source_location& site, bool timed) noexcept;
+void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept;
+void record_fiber_create(std::uint64_t fiber, std::uint64_t parent,
+                         const std::source_location& site, std::string_view name) noexcept;
+void record_fiber_exit(std::uint64_t fiber) noexcept;
+void record_thread_lock(Rec type, std::uint64_t fiber, std::uint64_t thread,
+                        std::uint64_t locker) noexcept;
+void record_call(Rec type, std::uint64_t locker, std::uint64_t runner) noexcept;
+void record_object_create(std::uint64_t object, ObjectKind kind, std::string_view name,
+                          const std::source_location& site, std::uint64_t capacity) noexcept;
+void record_object_destroy(std::uint64_t object) noexcept;
+void record_lock(Rec type, std::uint64_t object, bool read,
+                 const std::source_location* site) noexcept;
+void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noexcept;
+void record_select_done(std::uint64_t object, int index, bool is_send) noexcept;
+void record_wg_add(std::uint64_t object, std::int64_t delta, std::int64_t counter) noexcept;
+void record_cond_signal(std::uint64_t object, bool broadcast) noexcept;
+void record_syscall_enter(const char* name, int fd, const std::source_location& site) noexcept;
+void record_syscall_exit(std::int64_t result, int err) noexcept;
+void record_fd_pair(int fd0, int fd1) noexcept;
+void record_misuse(std::string_view message, const std::source_location& site) noexcept;
+void record_finding(std::string_view kind, std::string_view pattern,
+                    const std::vector<std::uint64_t>& fibers) noexcept;
+
+// The calling thread switches onto `fiber`.
+inline void on_run(std::uint64_t fiber) noexcept {
+  if (tracing()) [[unlikely]] record_run(fiber);
+}
+// `fiber` (the caller) blocks. Captures the site's stack the first time.
+inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
+                    const std::source_location& site, bool timed) noexcept {
+  if (tracing()) [[unlikely]] record_park(fiber, reason, object, site, timed);
+}
+// `fiber` becomes runnable; waker: the fiber that woke it (0: none).
+inline void on_unpark(std::uint64_t fiber, std::uint64_t waker = kCaller) noexcept {
+  if (tracing()) [[unlikely]] record_unpark(fiber, waker);
+}
+inline void on_fiber_create(std::uint64_t fiber, std::uint64_t parent,
+                            const std::source_location& site, std::string_view name) noexcept {
+  if (tracing()) [[unlikely]] record_fiber_create(fiber, parent, site, name);
+}
+inline void on_fiber_exit(std::uint64_t fiber) noexcept {
+  if (tracing()) [[unlikely]] record_fiber_exit(fiber);
+}
+// `fiber` is now locked to locker `locker`, whose thread is `thread`.
+inline void on_thread_lock(std::uint64_t fiber, std::uint64_t thread,
+                           std::uint64_t locker) noexcept {
+  if (tracing()) [[unlikely]] record_thread_lock(Rec::thread_lock, fiber, thread, locker);
+}
+inline void on_thread_unlock(std::uint64_t fiber, std::uint64_t thread,
+                             std::uint64_t locker) noexcept {
+  if (tracing()) [[unlikely]] record_thread_lock(Rec::thread_unlock, fiber, thread, locker);
+}
+// The caller (fiber or plain thread) calls into `locker`; `runner` runs the call.
+inline void on_call_begin(std::uint64_t locker, std::uint64_t runner) noexcept {
+  if (tracing()) [[unlikely]] record_call(Rec::call_begin, locker, runner);
+}
+inline void on_call_end(std::uint64_t locker, std::uint64_t runner) noexcept {
+  if (tracing()) [[unlikely]] record_call(Rec::call_end, locker, runner);
+}
+inline void on_object_create(std::uint64_t object, ObjectKind kind, std::string_view name,
+                             const std::source_location& site,
+                             std::uint64_t capacity = 0) noexcept {
+  if (tracing()) [[unlikely]] record_object_create(object, kind, name, site, capacity);
+}
+inline void on_object_destroy(std::uint64_t object) noexcept {
+  if (tracing()) [[unlikely]] record_object_destroy(object);
+}
+// The caller took / released a lock (read: an rwmutex read lock).
+inline void on_lock_acquire(std::uint64_t object, bool read,
+                            const std::source_location& site) noexcept {
+  if (tracing()) [[unlikely]] record_lock(Rec::lock_acquire, object, read, &site);
+}
+inline void on_lock_release(std::uint64_t object, bool read) noexcept {
+  if (tracing()) [[unlikely]] record_lock(Rec::lock_release, object, read, nullptr);
+}
+// The caller completed a send / a receive (ok: a value, not closed) / a close.
+inline void on_chan_send(std::uint64_t chan) noexcept {
+  if (tracing()) [[unlikely]] record_chan(Rec::chan_send, chan, 0, false);
+}
+inline void on_chan_recv(std::uint64_t chan, bool ok) noexcept {
+  if (tracing()) [[unlikely]] record_chan(Rec::chan_recv, chan, ok ? 1 : 0, true);
+}
+inline void on_chan_close(std::uint64_t chan) noexcept {
+  if (tracing()) [[unlikely]] record_chan(Rec::chan_close, chan, 0, false);
+}
+// The caller's select chose case `index` on `chan` (0: the default case).
+inline void on_select_done(std::uint64_t chan, int index, bool is_send) noexcept {
+  if (tracing()) [[unlikely]] record_select_done(chan, index, is_send);
+}
+inline void on_wg_add(std::uint64_t wg, std::int64_t delta, std::int64_t counter) noexcept {
+  if (tracing()) [[unlikely]] record_wg_add(wg, delta, counter);
+}
+inline void on_cond_signal(std::uint64_t cond, bool broadcast) noexcept {
+  if (tracing()) [[unlikely]] record_cond_signal(cond, broadcast);
+}
+// The caller enters / leaves a blocking system call (name: static string).
+inline void on_syscall_enter(const char* name, int fd, const std::source_location& site) noexcept {
+  if (tracing()) [[unlikely]] record_syscall_enter(name, fd, site);
+}
+inline void on_syscall_exit(std::int64_t result, int err) noexcept {
+  if (tracing()) [[unlikely]] record_syscall_exit(result, err);
+}
+inline void on_fd_pair(int fd0, int fd1) noexcept {
+  if (tracing()) [[unlikely]] record_fd_pair(fd0, fd1);
+}
+inline void on_misuse(std::string_view message, const std::source_location& site) noexcept {
+  if (tracing()) [[unlikely]] record_misuse(message, site);
+}
+// The online detector reported (kind: "deadlock", "leak", "stall").
+inline void on_finding(std::string_view kind, std::string_view pattern,
+                       const std::vector<std::uint64_t>& fibers) noexcept {
+  if (tracing()) [[unlikely]] record_finding(kind, pattern, fibers);
+}
+
+}  // namespace tether::detail::trace
