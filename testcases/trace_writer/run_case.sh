@@ -1,11 +1,13 @@
 #!/bin/bash
-# run_case.sh CASE VICTIM CHECK WORKDIR — the trace writer's reliability cases.
+# run_case.sh CASE VICTIM CHECK WORKDIR [TETHER] — the trace writer's reliability cases.
 #   crash      SIGSEGV in a fiber: the crash handler writes out every record
 #   kill9      kill -9 during heavy tracing: every flushed block reads back
 #   full_disk  ulimit -f: one message, tracing stops, the program finishes,
 #              and the file holds only complete blocks
+# Each trace is read back by trace_check (an independent decoder) and, when
+# TETHER is given, by `tether analyze --summary` (trace-reader's TraceReader).
 set -u
-case_name=$1 victim=$2 check=$3 work=$4
+case_name=$1 victim=$2 check=$3 work=$4 tether=${5:-}
 mkdir -p "$work"
 out="$work/$case_name.tt"
 rm -f "$out" "$work/$case_name".{out,err}
@@ -45,4 +47,13 @@ case $case_name in
   *)
     echo "unknown case $case_name"; exit 2 ;;
 esac
+if [ -n "$tether" ]; then
+  "$tether" analyze "$out" --summary >"$work/$case_name.analyze" 2>&1
+  st=$?
+  [ "$st" -le 1 ] || { cat "$work/$case_name.analyze"; fail "tether analyze found nothing usable (status $st)"; }
+  if [ "$case_name" != kill9 ]; then  # no torn block: every byte must be valid
+    grep -Eq '; ([0-9]+) of \1 bytes valid' "$work/$case_name.analyze" ||
+      { cat "$work/$case_name.analyze"; fail "tether analyze did not read the whole file"; }
+  fi
+fi
 echo "ok [$case_name]"
