@@ -19,6 +19,9 @@
 #include "duration.h"
 #include "exit_codes.h"
 #include "supervisor.h"
+#ifdef TETHER_HAVE_PRELOAD
+#include "preload_env.h"
+#endif
 #ifdef TETHER_HAVE_VIZ
 #include "tether/viz/draw.h"
 #endif
@@ -33,6 +36,7 @@ struct RunOptions {
   std::string svg;
   std::string report;
   int procs = 0;
+  bool no_preload = false;
   std::vector<std::string> command;
 };
 
@@ -90,6 +94,28 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+// LD_PRELOAD with libtether_preload.so for `program` (docs/preload.md), or
+// nothing (with a one-line warning) when the library cannot be found.
+std::optional<std::string> preload_env(const std::string& program) {
+#ifdef TETHER_HAVE_PRELOAD
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string lib =
+      ec ? std::string() : preload::find_library(self.parent_path().string(), TETHER_INSTALL_LIBDIR);
+  if (!lib.empty()) {
+    const char* current = getenv("LD_PRELOAD");
+    return "LD_PRELOAD=" + preload::ld_preload_value(lib, program, current ? current : "");
+  }
+#else
+  (void)program;
+#endif
+  fmt::print(stderr,
+             "tether run: warning: {} not found next to tether; blocking calls outside "
+             "tether::sys are not recorded\n",
+             "libtether_preload.so");
+  return std::nullopt;
+}
+
 int run(const RunOptions& opts) {
   std::string error;
   const std::optional<std::string> path = resolve_program(opts.command.front(), &error);
@@ -112,6 +138,9 @@ int run(const RunOptions& opts) {
     sup.env.push_back("TETHER_SNAPSHOT=" + dir.file("snapshot.json"));
   }
   if (opts.procs > 0) sup.env.push_back(fmt::format("TETHER_PROCS={}", opts.procs));
+  if (!opts.no_preload) {
+    if (auto env = preload_env(*path)) sup.env.push_back(*env);
+  }
   if (!opts.timeout.empty()) sup.timeout = parse_duration(opts.timeout);  // validated already
   sup.kill_after = *parse_duration(opts.kill_after);
 
@@ -173,6 +202,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->add_option("--procs", opts->procs, "Worker pool threads (sets TETHER_PROCS; default: CPUs)")
       ->check(CLI::Range(1, 4096))
       ->type_name("N");
+  cmd->add_flag("--no-preload", opts->no_preload,
+                "Do not preload libtether_preload.so (by default PROG's blocking libc calls "
+                "made by fibers are recorded as system-call waits; docs/preload.md)");
   cmd->add_option("PROG", opts->command,
                   "The program (looked up in PATH unless it contains a '/') and its arguments. "
                   "Everything from PROG on is passed to it unchanged; write '--' before PROG "
@@ -184,8 +216,9 @@ void add_run_command(CLI::App& app, CommandResult& result) {
   cmd->footer(
       "Environment set for PROG: TETHER_UNDER_RUN=1 (the runtime knows it is supervised),\n"
       "TETHER_REPORT_FILE and TETHER_SNAPSHOT (where the runtime reports deadlocks back),\n"
-      "TETHER_TRACE, TETHER_REPORT, TETHER_PROCS (from the options above). The rest of the\n"
-      "environment is inherited.\n"
+      "TETHER_TRACE, TETHER_REPORT, TETHER_PROCS (from the options above), and LD_PRELOAD\n"
+      "with libtether_preload.so first (after PROG's sanitizer runtime, if any) unless\n"
+      "--no-preload. The rest of the environment is inherited.\n"
       "\n"
       "Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to tether are\n"
       "forwarded to PROG (those a terminal sends to the whole process group reach PROG\n"

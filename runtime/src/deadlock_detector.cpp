@@ -171,7 +171,7 @@ void Analysis::add_dependencies(std::size_t i) {
       }
       break;
     case WaitReason::syscall:
-      if (f.peer_fd < 0) {
+      if (f.peer_fd < 0 && f.fd_users.empty()) {
         always_[i] = true;  // the outside world can complete it
       } else {
         const std::size_t gi = group_for_fds(f);
@@ -561,6 +561,7 @@ std::string describe_node(const WaitGraph& g, const std::string& node) {
     for (const FiberNode& x : g.fibers)
       if (x.reason == WaitReason::syscall && x.thread == id) f = &x;
     if (!f) return "a system call";
+    if (f->fd < 0) return fmt::format("{}()", f->syscall);
     return fmt::format("{}(fd {}{})", f->syscall, f->fd,
                        f->peer_fd >= 0 ? fmt::format(", other end fd {}", f->peer_fd) : "");
   }

@@ -17,6 +17,7 @@
 #include "wait_graph.h"
 #include "locker.h"
 #include "object_registry.h"
+#include "preload_bridge.h"
 #include "runtime_state.h"
 #include "scheduler.h"
 #include "stack_capture.h"
@@ -318,6 +319,7 @@ void run_main(Task fn) {
     throw std::logic_error("tether::run: the runtime is already running");
   }
   install_dump_handlers();
+  register_preload_hooks();  // libtether_preload.so, if loaded: interposed calls get recorded
   rt->procs = procs_from_env();
   refresh_coarse_clock();
   rt->main_locker = std::make_shared<Locker>("main", true, false, std::source_location::current());

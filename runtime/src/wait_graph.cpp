@@ -12,6 +12,7 @@
 #include "fiber_registry.h"
 #include "locker.h"
 #include "object_registry.h"
+#include "preload_bridge.h"
 #include "runtime_state.h"
 #include "thread_parker.h"
 
@@ -54,6 +55,7 @@ WaitGraph take_snapshot() {
       if (!l->exited.load(std::memory_order_acquire)) add_thread(g, l->worker, "locker");
     }
   }
+  std::vector<std::pair<std::size_t, std::uint64_t>> lock_waits;  // fiber index, thread
   FiberRegistry::instance().for_each([&](Fiber& f) {
     if (f.abandoned.load(std::memory_order_relaxed)) return;  // from an earlier run()
     if (f.done.load(std::memory_order_acquire)) return;       // finished, leaving the registry
@@ -84,10 +86,21 @@ WaitGraph take_snapshot() {
         n.fd_users = a.users;
         if (FdTable::instance().info(a.peer, b))
           n.fd_users.insert(n.fd_users.end(), b.users.begin(), b.users.end());
+      } else if (const std::uint64_t t = preload_lock_owner_thread(f.id)) {
+        lock_waits.emplace_back(g.fibers.size(), t);
       }
     }
     g.fibers.push_back(std::move(n));
   });
+  // A pthread_mutex_lock (libtether_preload.so) on a mutex owned by the
+  // waiter's own locked thread: only a fiber locked there can hold it.
+  for (auto [ix, thread] : lock_waits) {
+    FiberNode& n = g.fibers[ix];
+    n.fd_watermark = ~std::uint64_t{0};  // no later fibers: the holder exists already
+    n.fd_users.push_back(n.id);
+    for (const FiberNode& o : g.fibers)
+      if (o.locked_to == thread && o.id != n.id) n.fd_users.push_back(o.id);
+  }
   ObjectRegistry::instance().for_each([&](const SyncObject& o) {
     ObjectNode n;
     n.id = o.object_id();
