@@ -7,7 +7,7 @@
 #     (-fsanitize=fuzzer-no-link,address,undefined); fuzz targets link with
 #     -fsanitize=fuzzer, which provides main();
 #   - turns off what no fuzzer needs (tests, benchmarks, viz, the libclang
-#     checker), so the fuzz build stays small;
+#     checker, the preload library, the examples), so the fuzz build stays small;
 #   - defines tether_add_fuzzer() for the fuzz/ folders, which
 #     tether_add_fuzz_directories() adds after every library exists.
 #
@@ -36,7 +36,7 @@ set(TETHER_FUZZ_RSS_MB 2048 CACHE STRING "libFuzzer -rss_limit_mb for the fuzz t
 set(TETHER_FUZZ_TIMEOUT 10 CACHE STRING "libFuzzer -timeout (seconds per input) for the fuzz tests")
 
 # Plain variables shadow the cache options for this configuration only.
-foreach(_part TESTS BENCH VIZ LINT)
+foreach(_part TESTS BENCH VIZ LINT PRELOAD EXAMPLES)
   set(TETHER_BUILD_${_part} OFF)
 endforeach()
 

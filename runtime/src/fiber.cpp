@@ -140,16 +140,9 @@ void run_fiber_body(Fiber* f) noexcept {
     if (rt && rt->main_locker && f->id == rt->main_fiber_id) {
       rt->main_exception = std::current_exception();
     } else {
-      std::string what = "unknown exception";
-      try {
-        throw;
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      std::fprintf(stderr, "fatal error: uncaught exception in fiber %llu: %s\n",
-                   static_cast<unsigned long long>(f->id), what.c_str());
-      std::fflush(stderr);
+      // The terminate handler (fiber_dump.cpp) prints the one "fatal error"
+      // line, with the exception's type, and the dump; without it (crash
+      // handlers off) the C++ library's handler names the exception.
       std::terminate();
     }
   }

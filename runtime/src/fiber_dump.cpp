@@ -490,10 +490,15 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
   std::size_t stack_size = 0;
   const bool on_worker = hold_crashed_thread(uc, si ? si->si_addr : nullptr, &fiber, &overflow,
                                              &stack_size);
+  Worker* w = current_worker();
   LineBuf line;
   if (overflow != 0) {
     line << "fatal error: stack overflow in fiber ";
-    line.num(overflow) << " (stack size ";
+    line.num(overflow);
+    // The fiber's name: the overflowing fiber is this worker's current one.
+    if (w && w->current && w->current->id == overflow && !w->current->name.empty())
+      line << " \"" << w->current->name.c_str() << "\"";
+    line << " (stack size ";
     line.num(stack_size / 1024) << " KiB)";
   } else {
     line << "fatal error: " << signal_text(sig);
@@ -508,7 +513,6 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
       line.num(fiber);
     }
   }
-  Worker* w = current_worker();
   if (w) line << " on thread \"" << w->name.c_str() << "\"";
   line << "\n";
   write_all(2, std::string_view(line.buf, line.n));
@@ -537,23 +541,35 @@ void terminate_handler() {
     if (g_old_terminate) g_old_terminate();
     std::abort();
   }
-  std::string what = "no active exception";
-  if (std::exception_ptr e = std::current_exception()) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      what = demangle(typeid(ex).name()) + ": " + ex.what();
-    } catch (...) {
-      what = "an exception that is not a std::exception";
-    }
-  }
+  // The line first, then the dump: when memory ran out (a std::bad_alloc
+  // nobody caught) the dump may fail, the line still gets out.
   const std::uint64_t fiber = current_fiber_id();
-  std::string text = fiber != 0 ? "fatal error: uncaught exception in fiber " +
-                                      std::to_string(fiber) + ": " + what + "\n"
-                                : "fatal error: std::terminate on thread \"" +
-                                      current_thread_name() + "\": " + what + "\n";
-  text += dump_text("std::terminate");
-  write_all(2, text);
+  try {
+    std::string what = "no active exception";
+    if (std::exception_ptr e = std::current_exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        what = demangle(typeid(ex).name()) + ": " + ex.what();
+      } catch (...) {
+        what = "an exception that is not a std::exception";
+      }
+    }
+    write_all(2, fiber != 0 ? "fatal error: uncaught exception in fiber " +
+                                  std::to_string(fiber) + ": " + what + "\n"
+                            : "fatal error: std::terminate on thread \"" +
+                                  current_thread_name() + "\": " + what + "\n");
+  } catch (...) {
+    LineBuf line;
+    line << "fatal error: uncaught exception in fiber ";
+    line.num(fiber) << " (out of memory while describing it)\n";
+    write_all(2, std::string_view(line.buf, line.n));
+  }
+  try {
+    write_all(2, dump_text("std::terminate"));
+  } catch (...) {
+    write_all(2, "(no dump: it failed, out of memory)\n");
+  }
   signal(SIGABRT, SIG_DFL);
   std::abort();
 }

@@ -18,6 +18,7 @@ thread_local Worker* tls_worker __attribute__((tls_model("initial-exec"))) = nul
 // After this many consecutive runnext picks the queue goes first, so two
 // fibers handing work back and forth cannot starve the others.
 constexpr unsigned kRunnextLimit = 61;
+thread_local unsigned tls_pick_tick __attribute__((tls_model("initial-exec"))) = 0;
 
 void fiber_entry(ctx::transfer_t t);
 }  // namespace
@@ -50,6 +51,20 @@ std::int64_t idle_spin_ns() noexcept {
 Worker::Worker(Kind k, std::string n, Locker* l) : kind(k), name(std::move(n)), locker(l) {}
 
 Fiber* Worker::pick_local() noexcept {
+  // Every 61st pick of a pool thread takes from the global queue first (Go's
+  // schedtick % 61): fibers readied from outside the pool (a timer, go() on a
+  // locker's thread) would otherwise starve behind fibers that keep handing
+  // work to each other here (reliability.dump_storm found it).
+  if (kind == pool && ++tls_pick_tick % kRunnextLimit == 0) {
+    Runtime* rt = runtime();
+    if (rt->injected.load(std::memory_order_relaxed) != 0) {
+      rt->inject_lock.lock();
+      Fiber* f = rt->inject.pop();
+      rt->injected.store(rt->inject.size(), std::memory_order_relaxed);
+      rt->inject_lock.unlock();
+      if (f) return f;
+    }
+  }
   auto take_runnext = [this]() -> Fiber* {
     if (kind == pool) return runnext.exchange(nullptr, std::memory_order_acquire);
     Fiber* f = runnext.load(std::memory_order_relaxed);

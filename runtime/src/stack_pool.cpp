@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <unordered_map>
 #include <vector>
 
+#include "fiber_registry.h"
 #include "sanitizers.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -17,6 +20,23 @@
 #endif
 
 namespace tether::detail {
+
+// std::bad_alloc (what go() documents) with a message that says what could
+// not be had; formatted into a fixed buffer, since memory is what ran out.
+class StackAllocError : public std::bad_alloc {
+ public:
+  StackAllocError(const char* what_failed, std::size_t size, int err) noexcept {
+    std::snprintf(msg_, sizeof msg_,
+                  "tether: cannot allocate a fiber stack of %zu KiB: %s failed: %s (%zu fibers "
+                  "alive)",
+                  size / 1024, what_failed, std::strerror(err), FiberRegistry::instance().alive());
+  }
+  const char* what() const noexcept override { return msg_; }
+
+ private:
+  char msg_[192];
+};
+
 namespace {
 
 std::size_t page_size() noexcept {
@@ -53,8 +73,14 @@ void carve_slab(Pool& p, std::size_t size) {
   const std::size_t bytes = n * stride;
   void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (mem == MAP_FAILED) throw std::bad_alloc();
+  if (mem == MAP_FAILED) throw StackAllocError("mmap", size, errno);
   auto& list = p.free[size];
+  try {
+    list.reserve(list.size() + n);  // push_back below cannot throw
+  } catch (const std::bad_alloc&) {
+    munmap(mem, bytes);
+    throw StackAllocError("the free list's allocation", size, ENOMEM);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     char* guard = static_cast<char*>(mem) + i * stride;
     bool ok = false;
@@ -62,7 +88,12 @@ void carve_slab(Pool& p, std::size_t size) {
       ok = madvise(guard, g, MADV_GUARD_INSTALL) == 0;
       if (!ok) p.guard_madvise_works = false;
     }
-    if (!ok && mprotect(guard, g, PROT_NONE) != 0) throw std::bad_alloc();
+    if (!ok && mprotect(guard, g, PROT_NONE) != 0) {
+      const int err = errno;
+      // The stacks already carved stay usable; the rest of the slab is lost.
+      p.free_count += i;
+      throw StackAllocError("mprotect (guard page)", size, err);
+    }
     list.push_back(Stack{guard + g, size});
   }
   p.free_count += n;
@@ -86,6 +117,8 @@ std::size_t default_stack_size() noexcept {
 }
 
 Stack allocate_stack(std::size_t size) {
+  // Beyond any address space (and rounding would overflow): as mmap would say.
+  if (size > (std::size_t{1} << 40)) throw StackAllocError("mmap", size, ENOMEM);
   size = round_to_pages(size == 0 ? default_stack_size() : size);
   Pool& p = pool();
   Stack s;

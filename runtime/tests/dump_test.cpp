@@ -540,7 +540,7 @@ TEST_F(DumpDeathTest, StackOverflowNamesTheFiberAndItsStackSize) {
                 f.join();
               }),
               DiedOf(SIGSEGV),
-              "fatal error: stack overflow in fiber [0-9]+ \\(stack size 64 KiB\\)(.|\n)*"
+              "fatal error: stack overflow in fiber [0-9]+ \"deep\" \\(stack size 64 KiB\\)(.|\n)*"
               "fiber [0-9]+ \"deep\" \\[running\\]:\n(.|\n)*recurse_forever(.|\n)*"
               "frames elided(.|\n)*recurse_forever");
 }

@@ -58,6 +58,9 @@ class FiberRef {
 
 // Starts fn as a new fiber on the worker pool. Must be called while the
 // runtime runs (inside tether::run, from a fiber or from any thread).
+// Throws std::bad_alloc when the fiber's stack cannot be mapped (what():
+// "tether: cannot allocate a fiber stack of N KiB: ..."; docs/reliability.md):
+// the program may catch it and go on.
 FiberRef go(Task fn, FiberOptions opts = {},
             std::source_location site = std::source_location::current());
 
