@@ -85,4 +85,9 @@ void draw_file(const std::string& snapshot_path, const std::string& output_path,
   write_atomically(output_path, draw(snapshot, format, options, snapshot_path));
 }
 
+void draw_file(const graph::Snapshot& snapshot, const std::string& name,
+               const std::string& output_path, Format format, const DotOptions& options) {
+  write_atomically(output_path, draw(snapshot, format, options, name));
+}
+
 }  // namespace tether::viz

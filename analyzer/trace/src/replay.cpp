@@ -9,9 +9,54 @@ using tether::detail::ObjectKind;
 
 // --- Tables ------------------------------------------------------------------
 
+namespace {
+
+// Names end up in JSON and SARIF: keep them valid UTF-8 whatever the trace
+// holds (invalid sequences and control bytes become U+FFFD / '?').
+std::string clean(const std::string& s) {
+  bool plain = true;
+  for (unsigned char c : s) plain = plain && c >= 0x20 && c < 0x7f;
+  if (plain) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += c >= 0x20 && c != 0x7f ? static_cast<char>(c) : '?';
+      ++i;
+      continue;
+    }
+    const std::size_t n = c >= 0xc2 && c < 0xe0   ? 2
+                          : c >= 0xe0 && c < 0xf0 ? 3
+                          : c >= 0xf0 && c < 0xf5 ? 4
+                                                  : 0;
+    bool ok = n != 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && n == 3) {  // no overlong forms or surrogates
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    } else if (ok && n == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Tables::Tables() { intern(""); }
 
-std::uint32_t Tables::intern(const std::string& s) {
+std::uint32_t Tables::intern(const std::string& raw) {
+  const std::string s = clean(raw);
   auto it = string_ix_.find(s);
   if (it != string_ix_.end()) return it->second;
   const auto ix = static_cast<std::uint32_t>(strings_.size());
@@ -21,10 +66,14 @@ std::uint32_t Tables::intern(const std::string& s) {
 }
 
 void Tables::define_site(std::uint64_t id, const Event& e) {
-  sites_[id] = SourceSite{e.text, e.file, e.line};
+  sites_[id] = SourceSite{clean(e.text), clean(e.file), e.line};
 }
 
 void Tables::define_stack(std::uint64_t id, std::vector<Frame> frames) {
+  for (Frame& f : frames) {
+    f.function = clean(f.function);
+    f.file = clean(f.file);
+  }
   stacks_[id] = std::move(frames);
 }
 
@@ -254,6 +303,9 @@ void State::apply(const Rec& r) {
       }
       f.early_unpark = -1;
       set_state(f, reason, r.time);
+      // ThreadLocker::lock: the fiber belongs to the locker from here on (the
+      // runtime sets it before the switch; our thread_lock comes after it).
+      if (reason == WaitReason::waiting_for_thread && r.object) f.locked_to = r.object;
       if (ObjectState* o = object_mut(r.object); o && tether::detail::waits_on_object(reason)) {
         use(*o, f.id);
         if (reason == WaitReason::chan_send) o->senders.add(f.id);
@@ -411,7 +463,7 @@ tether::detail::WaitGraph State::wait_graph(std::int64_t now) const {
     ThreadNode n;
     n.id = id;
     n.name = t_.str(t.name);
-    n.kind = t.kind;
+    n.kind = t.kind == "main" || t.kind == "locker" ? t.kind : "pool";
     n.tid = static_cast<int>(t.tid);
     n.in_syscall = t.in_syscall;
     n.runnable = runnable_on(id);

@@ -378,6 +378,48 @@ TEST(TraceAnalysis, OddInputDoesNotThrow) {
   EXPECT_NO_THROW(analyze({}));
 }
 
+// Whatever bytes a trace's names hold, what comes out is valid UTF-8 (it is
+// written to JSON and SARIF).
+TEST(TraceAnalysis, NamesComeOutAsValidUtf8) {
+  TraceBuilder b;
+  b.start();
+  b.stack(4, {Frame{std::string("f\xf0\x38\x7f", 4), "a\xc3\xa9.cpp", 3, 0}});
+  b.object(20, "chan", std::string("q\xff\xf5\x80\x80\x80", 6), 1);
+  b.fiber(2, 1, std::string("w\x01", 2));
+  b.tick().run(2, 2);
+  b.park(2, 2, WaitReason::chan_receive, 20, 0, 4);
+  b.tick().park(1, 1, WaitReason::chan_send, 20);
+  const AnalysisResult r = analyze(b.events);
+  ASSERT_FALSE(r.profile.by_site.empty());
+  bool seen = false;
+  for (const ProfileEntry& e : r.profile.by_site) {
+    if (e.frames.empty()) continue;
+    seen = true;
+    EXPECT_EQ(e.frames[0].function, "f\xEF\xBF\xBD" "8?");
+    EXPECT_EQ(e.frames[0].file, "a\xc3\xa9.cpp");  // valid UTF-8 stays
+  }
+  EXPECT_TRUE(seen);
+  const auto dl = of_kind(r, "deadlock");
+  ASSERT_FALSE(dl.empty());
+  bool object = false;
+  for (const Finding* f : dl) {
+    for (const ObjectInfo& o : f->objects) {
+      if (o.id == 20) {
+        object = true;
+        EXPECT_EQ(o.name, "q\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+      }
+    }
+  }
+  EXPECT_TRUE(object);
+  for (const Finding* f : dl) {
+    for (const FiberInfo& fi : f->fibers) {
+      if (fi.id == 2) {
+        EXPECT_EQ(fi.name, "w?");
+      }
+    }
+  }
+}
+
 TEST(TraceAnalysis, ParseTime) {
   EXPECT_EQ(parse_time("1500000"), 1'500'000);
   EXPECT_EQ(parse_time("1.5s"), 1'500'000'000);

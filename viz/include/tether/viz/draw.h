@@ -36,4 +36,9 @@ std::string draw(const graph::Snapshot& snapshot, Format format, const DotOption
 void draw_file(const std::string& snapshot_path, const std::string& output_path, Format format,
                const DotOptions& options);
 
+// Draws a snapshot already in memory (e.g. a trace's graph at a point in
+// time) to `output_path` ("-" for standard output); `name` is used in messages.
+void draw_file(const graph::Snapshot& snapshot, const std::string& name,
+               const std::string& output_path, Format format, const DotOptions& options);
+
 }  // namespace tether::viz
