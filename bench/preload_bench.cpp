@@ -1,7 +1,7 @@
 // tether_preload_bench: what libtether_preload.so adds to a blocking libc call.
 //
-//   build/bench/tether_preload_bench --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   build/bench/tether_preload_bench --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 //
 // Goal (issue 9): an interposed non-blocking write() to /dev/null from a
 // fiber costs <= 50 ns more than the same call made directly to libc, both
