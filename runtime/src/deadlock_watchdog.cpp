@@ -70,6 +70,12 @@ void attach_stacks(WaitGraph& g, const Capture& cap) {
 
 }  // namespace
 
+void emit_finding_text(const std::string& text, bool to_report_file) {
+  write_all(STDERR_FILENO, text);
+  if (!to_report_file) return;
+  if (const char* path = std::getenv("TETHER_REPORT_FILE")) append_file(path, text);
+}
+
 std::string format_deadlock_report(const WaitGraph& g, const Deadlock& d) {
   return "tether: " + describe_deadlock(g, d) + "\n";
 }
@@ -126,10 +132,7 @@ void DeadlockWatchdog::loop() {
   }
 }
 
-void DeadlockWatchdog::emit(const std::string& text) {
-  write_all(STDERR_FILENO, text);
-  if (const char* path = std::getenv("TETHER_REPORT_FILE")) append_file(path, text);
-}
+void DeadlockWatchdog::emit(const std::string& text) { emit_finding_text(text, true); }
 
 void report_leaks_at_exit() {
   // Under `tether run` (or asked for with TETHER_LEAKS=1); a program that
@@ -273,14 +276,33 @@ void DeadlockWatchdog::check_stalls(const WaitGraph& g) {
     std::string how = f && f->reason == WaitReason::syscall
                           ? "in " + describe_node(g, node_id("syscall", t.id))
                           : "without yielding";
-    const std::string text =
+    // Who waits for the thread: runnable there, or moving onto it.
+    std::vector<std::uint64_t> waiting;
+    std::string names;
+    for (const FiberNode& w : g.fibers) {
+      const bool queued = (w.reason == WaitReason::runnable && w.locked_to == t.id) ||
+                          (w.reason == WaitReason::waiting_for_thread && w.object_id == t.id);
+      if (!queued || w.id == holder) continue;
+      waiting.push_back(w.id);
+      names += (names.empty() ? "" : ", ") + describe_node(g, node_id("fiber", w.id));
+    }
+    std::string text =
         fmt::format("tether: stall: fiber {} has held thread \"{}\" {} for {} ms while {} "
                     "fiber{} runnable there\n",
                     holder, t.name, how, held_ms, t.runnable, t.runnable == 1 ? " is" : "s are");
-    emit(text);
+    if (!names.empty()) text += "  waiting: " + names + "\n";
+    // The occupying fiber's stack, taken by signalling its thread (as dumps do).
+    const Capture cap = capture_fibers({holder});
+    text += format_fibers(cap, "", {holder});
+    text += "\n";
+    // A warning, not an error: stderr and the JSON report, but not
+    // TETHER_REPORT_FILE (`tether run` does not exit 66 for a stall alone).
+    emit_finding_text(text, /*to_report_file=*/false);
     WaitGraph gs = g;
-    attach_stacks(gs, capture_fibers({holder}));
-    FindingsReport::instance().add(gs, "stall", "stall", {holder}, {node_id("thread", t.id)},
+    attach_stacks(gs, cap);
+    std::vector<std::uint64_t> involved{holder};
+    involved.insert(involved.end(), waiting.begin(), waiting.end());
+    FindingsReport::instance().add(gs, "stall", "stall", involved, {node_id("thread", t.id)},
                                    "a shared thread is held while other fibers wait for it", text);
   }
 }

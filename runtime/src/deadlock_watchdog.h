@@ -66,6 +66,11 @@ class DeadlockWatchdog {
 // TETHER_REPORT_FILE) under `tether run` (TETHER_UNDER_RUN=1) or with TETHER_LEAKS=1.
 void report_leaks_at_exit();
 
+// Prints a finding's text on stderr and, with `to_report_file`, appends it to
+// TETHER_REPORT_FILE, whose being non-empty makes `tether run` exit 66
+// (deadlocks, leaks, lock-order inversions; not stall warnings).
+void emit_finding_text(const std::string& text, bool to_report_file);
+
 // The report for a confirmed finding, as printed (used by tests too).
 std::string format_deadlock_report(const WaitGraph& g, const Deadlock& d);
 

@@ -103,6 +103,71 @@ void FindingsReport::add(const WaitGraph& g, std::string_view kind, std::string_
   write_locked();
 }
 
+void append_stack_json(std::string& out, const std::vector<StackFrame>& stack) {
+  out += '[';
+  for (std::size_t k = 0; k < stack.size(); ++k) {
+    if (k) out += ',';
+    out += "{\"function\":";
+    append_json_string(out, stack[k].function);
+    out += ",\"file\":";
+    append_json_string(out, stack[k].file);
+    out += fmt::format(",\"line\":{}}}", stack[k].line);
+  }
+  out += ']';
+}
+
+void FindingsReport::add(std::string_view kind, std::string_view pattern,
+                         const std::vector<ReportFiber>& fibers,
+                         const std::vector<ReportObject>& objects, std::string_view explanation,
+                         std::string_view text, std::string_view extra) {
+  const char* path = std::getenv("TETHER_REPORT");
+  if (!path || !*path) return;
+  std::string out = "{\"kind\":";
+  append_json_string(out, kind);
+  out += ",\"pattern\":";
+  append_json_string(out, pattern);
+  out += ",\"fibers\":[";
+  for (std::size_t i = 0; i < fibers.size(); ++i) {
+    const ReportFiber& f = fibers[i];
+    if (i) out += ',';
+    out += fmt::format("{{\"id\":{},\"name\":", f.id);
+    append_json_string(out, f.name);
+    out += ",\"state\":";
+    append_json_string(out, f.state);
+    out += ",\"object\":";
+    if (f.object.empty()) {
+      out += "null";
+    } else {
+      append_json_string(out, f.object);
+    }
+    out += ",\"site\":{\"file\":";
+    append_json_string(out, f.file);
+    out += fmt::format(",\"line\":{}}}", f.line);
+    out += ",\"locked_to\":" + (f.locked_to ? std::to_string(f.locked_to) : std::string("null"));
+    out += ",\"stack\":";
+    append_stack_json(out, f.stack);
+    out += '}';
+  }
+  out += "],\"objects\":[";
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    if (i) out += ',';
+    out += fmt::format("{{\"id\":{},\"kind\":", objects[i].id);
+    append_json_string(out, objects[i].kind);
+    out += ",\"name\":";
+    append_json_string(out, objects[i].name);
+    out += '}';
+  }
+  out += "],\"threads\":[],\"explanation\":";
+  append_json_string(out, explanation);
+  out += ",\"text\":";
+  append_json_string(out, text);
+  out += extra;
+  out += '}';
+  std::lock_guard lk(mu_);
+  findings_.push_back(std::move(out));
+  write_locked();
+}
+
 void FindingsReport::write_locked() {
   const char* path = std::getenv("TETHER_REPORT");
   if (!path || !*path) return;

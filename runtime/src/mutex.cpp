@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "lock_order.h"
 #include "mutex.h"
 #include "trace_events.h"
 
@@ -17,6 +18,7 @@ MutexCore::MutexCore(std::string name, std::source_location site)
 }
 
 void MutexCore::lock(std::source_location site) {
+  if (lock_order_on()) lock_order_before(*this, false, site);
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);
@@ -24,6 +26,7 @@ void MutexCore::lock(std::source_location site) {
     locked_.store(true, std::memory_order_relaxed);
     holder_.store(me, std::memory_order_relaxed);
     lock_.unlock();
+    if (lock_order_on()) lock_order_acquired(*this, site);
     trace::on_lock_acquire(object_id(), false, site);
     return;
   }
@@ -31,6 +34,7 @@ void MutexCore::lock(std::source_location site) {
   w.aux = me;
   waiters_.push_back(&w);
   block(w, lock_, wait_site_for(*this, WaitReason::mutex_lock, site));
+  if (lock_order_on()) lock_order_acquired(*this, site);
   trace::on_lock_acquire(object_id(), false, site);
   // The unlocker made us the holder before waking us (handoff): nothing to do.
 }
@@ -43,10 +47,12 @@ bool MutexCore::try_lock() noexcept {
   locked_.store(true, std::memory_order_relaxed);
   holder_.store(me, std::memory_order_relaxed);
   trace::on_lock_acquire(object_id(), false, std::source_location{});
+  if (lock_order_on()) lock_order_acquired(*this, std::source_location{});
   return true;
 }
 
 bool MutexCore::release() noexcept {
+  if (lock_order_on()) lock_order_released(*this);  // before a waiter can take it
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);

@@ -15,6 +15,7 @@
 #include "fiber_impl.h"
 #include "fiber_registry.h"
 #include "wait_graph.h"
+#include "lock_order.h"
 #include "locker.h"
 #include "object_registry.h"
 #include "preload_bridge.h"
@@ -319,6 +320,7 @@ void run_main(Task fn) {
     throw std::logic_error("tether::run: the runtime is already running");
   }
   install_dump_handlers();
+  configure_lock_order();  // TETHER_LOCK_ORDER, TETHER_UNDER_RUN
   register_preload_hooks();  // libtether_preload.so, if loaded: interposed calls get recorded
   rt->procs = procs_from_env();
   refresh_coarse_clock();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "mutex.h"  // wait_site_for, describe_object
+#include "lock_order.h"
 #include "rw_mutex.h"
 #include "trace_events.h"
 
@@ -40,6 +41,7 @@ void RWMutexCore::grant_writer(Waiter& w) noexcept {
 }
 
 void RWMutexCore::lock(std::source_location site) {
+  if (lock_order_on()) lock_order_before(*this, false, site);
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);
@@ -48,12 +50,14 @@ void RWMutexCore::lock(std::source_location site) {
     writer_.store(true, std::memory_order_release);
     writer_id_.store(me, std::memory_order_release);
     lock_.unlock();
+    if (lock_order_on()) lock_order_acquired(*this, site);
     return;
   }
   Waiter w;
   w.aux = me;
   waiting_writers_.push_back(&w);
   block(w, lock_, wait_site_for(*this, WaitReason::rwmutex_lock, site));
+  if (lock_order_on()) lock_order_acquired(*this, site);
   // Handed over: we are the writer now.
 }
 
@@ -67,10 +71,12 @@ bool RWMutexCore::try_lock() noexcept {
   }
   writer_.store(true, std::memory_order_release);
   writer_id_.store(me, std::memory_order_release);
+  if (lock_order_on()) lock_order_acquired(*this, std::source_location{});
   return true;
 }
 
 void RWMutexCore::unlock(std::source_location site) {
+  if (lock_order_on() && write_locked()) lock_order_released(*this);
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);
@@ -103,18 +109,21 @@ void RWMutexCore::unlock(std::source_location site) {
 }
 
 void RWMutexCore::rlock(std::source_location site) {
+  if (lock_order_on()) lock_order_before(*this, true, site);
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);
   if (!writer_.load(std::memory_order_relaxed) && waiting_writers_.empty()) {
     add_reader(me);
     lock_.unlock();
+    if (lock_order_on()) lock_order_acquired(*this, site);
     return;
   }
   Waiter w;
   w.aux = me;
   waiting_readers_.push_back(&w);
   block(w, lock_, wait_site_for(*this, WaitReason::rwmutex_rlock, site));
+  if (lock_order_on()) lock_order_acquired(*this, site);
   // Admitted by the writer's unlock(): we are counted as a reader.
 }
 
@@ -124,10 +133,12 @@ bool RWMutexCore::try_rlock() noexcept {
   users_.add(me);
   if (writer_.load(std::memory_order_relaxed) || !waiting_writers_.empty()) return false;
   add_reader(me);
+  if (lock_order_on()) lock_order_acquired(*this, std::source_location{});
   return true;
 }
 
 void RWMutexCore::runlock(std::source_location site) {
+  if (lock_order_on() && reader_count() != 0) lock_order_released(*this);
   const std::uint64_t me = current_fiber_id();
   lock_.lock();
   users_.add(me);

@@ -309,6 +309,18 @@ void unregister_worker_thread() noexcept {
   tls_slot = -1;
 }
 
+void capture_current_stack(RawStack* out) noexcept {
+  out->clear();
+  std::uintptr_t lo = 0, hi = 0;
+  if (Fiber* f = current_fiber()) stack_bounds(f, &lo, &hi);
+  unw_context_t uc;
+  if (unw_getcontext(&uc) != 0) return;
+  unw_cursor_t cur;
+  if (unw_init_local(&cur, &uc) != 0) return;
+  if (unw_step(&cur) <= 0) return;  // skip this function itself
+  walk(&cur, lo, hi, out);
+}
+
 void sample_context(ucontext_t* uc, RawStack* out) noexcept { unwind_signal_context(uc, nullptr, out); }
 
 bool hold_crashed_thread(ucontext_t* uc, const void* fault_addr, std::uint64_t* fiber_id,

@@ -130,6 +130,11 @@ struct Capture {
 // threads are serialized. Returns an empty capture outside tether::run().
 Capture capture_fibers(const std::vector<std::uint64_t>& only_ids = {});
 
+// The calling thread's own stack, from here (this function's caller first).
+// For a fiber it stops at the fiber's bottom. No stop-the-world: cheap
+// (a few microseconds), used where one stack is wanted now (lock-order edges).
+void capture_current_stack(RawStack* out) noexcept;
+
 // Worker threads register themselves (at start, before running any fiber)
 // and unregister before they exit. Registration records the pthread_t for
 // kStopSignal and installs a sigaltstack, so crash handlers (a fiber stack

@@ -10,6 +10,7 @@
 
 #include "fiber_impl.h"
 #include "fiber_registry.h"
+#include "lock_order.h"
 #include "object_registry.h"
 #include "scheduler.h"
 #include "tether/errors.h"
@@ -60,7 +61,11 @@ SyncObject::SyncObject(ObjectKind kind, std::string name, std::source_location s
   if (kind != ObjectKind::chan) trace::on_object_create(id_, kind, name_, site);  // chan: with capacity
 }
 
-SyncObject::~SyncObject() { unregister(); }
+SyncObject::~SyncObject() {
+  unregister();
+  if (lock_order_on() && (kind_ == ObjectKind::mutex || kind_ == ObjectKind::rwmutex))
+    lock_order_forget(id_);  // ids are never reused: this only frees memory
+}
 
 void SyncObject::unregister() noexcept {
   if (registered_.exchange(false)) {

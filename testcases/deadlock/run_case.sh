@@ -17,6 +17,13 @@
 #   stderr-matches: ERE        some line of stderr matches
 #   stderr-lacks: ERE          no line of stderr matches
 #   stderr-count: N ERE        exactly N lines of stderr match
+#   finding: KIND PATTERN [fibers=A,B] [objects=X,Y]
+#                              the JSON findings report (`tether run
+#                              --report`, docs/report-format.md) holds a
+#                              finding of that kind and pattern naming those
+#                              fibers and objects (check_report.py checks it,
+#                              and the shape of every finding); `run` mode only
+#   findings: none             the JSON report holds no finding (`run` mode)
 #   snapshot-kinds: K1 K2...   the snapshot JSON the runtime wrote to
 #                              TETHER_SNAPSHOT lists deadlocks of exactly these
 #                              kinds (any order; "none": no snapshot written).
@@ -68,6 +75,8 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   fi
   case "$key" in
     status | report | stdout-matches | stdout-lacks | stderr-matches | stderr-lacks | stderr-count) ;;
+    finding | findings)
+      [[ "$MODE" == run ]] || { echo "run_case.sh: $EXPECT:$lineno: $key is for run mode only" >&2; exit 2; } ;;
     snapshot-kinds)
       [[ "$MODE" == direct ]] || { echo "run_case.sh: $EXPECT:$lineno: snapshot-kinds is for direct- lines only" >&2; exit 2; } ;;
     *) echo "run_case.sh: $EXPECT:$lineno: unknown check '$key'" >&2; exit 2 ;;
@@ -79,8 +88,10 @@ done <"$EXPECT"
 REPORT="$TMP/report"
 RUN_REPORTS=0  # 1: `tether run` manages the report file and exits 66 on a report
 if [[ "$MODE" == run ]] && "$TETHER" run --help 2>&1 | grep -qw 66; then RUN_REPORTS=1; fi
+JSON="$TMP/report.json"
+CHECKER="$(dirname "${BASH_SOURCE[0]}")/check_report.py"
 if [[ "$MODE" == run ]]; then
-  CMD=("$TETHER" run --timeout 30s -- "$PROG")
+  CMD=("$TETHER" run --timeout 30s --report "$JSON" -- "$PROG")
 else
   CMD=("$PROG")
 fi
@@ -146,6 +157,13 @@ print(" ".join(sorted(x["kind"] for x in d.get("deadlocks", []))))' "$SNAPSHOT" 
         [[ "$got" == "$want" ]] || FAILS+=("$at: snapshot deadlock kinds: expected [$want], got [$got]")
       fi
       ;;
+    finding | findings)
+      # shellcheck disable=SC2086  # the value is a list of arguments
+      if [[ "$key" == findings ]]; then args=(none); else read -r -a args <<<"$value"; fi
+      if ! out="$(python3 "$CHECKER" --file "$JSON" "${args[@]}" 2>&1)"; then
+        FAILS+=("$at: JSON report: ${out//$'\n'/ }")
+      fi
+      ;;
     stderr-count)
       n="${value%% *}" re="${value#* }"
       got="$(count_lines "$TMP/err" "$re")"
@@ -167,6 +185,7 @@ fi
   echo "--- stdout:"; cat "$TMP/out"
   echo "--- stderr:"; cat "$TMP/err"
   echo "--- report file:"; cat "$REPORT" 2>/dev/null || echo "(none)"
+  [[ -s "$JSON" ]] && { echo "--- JSON report:"; cat "$JSON"; }
   [[ -s "$SNAPSHOT" ]] && echo "--- snapshot: $(wc -c <"$SNAPSHOT") bytes (not shown)"
 } >&2
 exit 1
