@@ -13,10 +13,14 @@
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/fiber/all.hpp>
 
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,6 +30,7 @@
 #include "tether/runtime.h"
 #include "tether/thread_locker.h"
 #include "tether/timer.h"
+#include "trace_events.h"
 #include "wait_graph.h"
 
 namespace {
@@ -193,6 +198,60 @@ void BM_DetectorLook10k(benchmark::State& state) {
   unsetenv("TETHER_DETECT_MS");
 }
 BENCHMARK(BM_DetectorLook10k)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- the event trace (issue 4): the cost of recording, next to the rows above ----
+// Goals: <= 25 ns per recorded event; B1 traced <= 1.5x B1 (same binary, same run).
+// The traced rows write a real trace to a temporary file (fixed iteration
+// counts keep it to tens of MB); compare BM_SameThreadRequestReplyTraced with
+// BM_SameThreadRequestReply and BM_PoolToLockedServerTraced with BM_PoolToLockedServer.
+
+class TraceToTempFile {
+ public:
+  TraceToTempFile() : path_("/tmp/tether_bench_trace_" + std::to_string(getpid()) + ".tt") {
+    setenv("TETHER_TRACE", path_.c_str(), 1);
+  }
+  ~TraceToTempFile() {
+    unsetenv("TETHER_TRACE");
+    std::remove(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+};
+
+// One recorded event (a channel-send record) on a running fiber: the hook's
+// flag test, the clock read and the append to the thread's buffer, plus its
+// share of the writer thread's work. BM_TraceEventOff: the same hook with
+// tracing off (the cost every program pays).
+void trace_event_loop(benchmark::State& state) {
+  tether::run([&] {
+    tether::Chan<int> ch(1, "bench-trace");
+    const std::uint64_t id = ch.id();
+    for (auto _ : state) {
+      tether::detail::trace::on_chan_send(id);
+      benchmark::ClobberMemory();
+    }
+  });
+}
+void BM_TraceEvent(benchmark::State& state) {
+  TraceToTempFile trace;
+  trace_event_loop(state);
+}
+BENCHMARK(BM_TraceEvent)->Iterations(4'000'000)->UseRealTime();
+void BM_TraceEventOff(benchmark::State& state) { trace_event_loop(state); }
+BENCHMARK(BM_TraceEventOff)->UseRealTime();
+
+void BM_SameThreadRequestReplyTraced(benchmark::State& state) {
+  TraceToTempFile trace;
+  request_reply(state, "bench-b1", true);
+}
+BENCHMARK(BM_SameThreadRequestReplyTraced)->Iterations(1'000'000)->UseRealTime();
+
+void BM_PoolToLockedServerTraced(benchmark::State& state) {
+  TraceToTempFile trace;
+  request_reply(state, "bench-b2", false);
+}
+BENCHMARK(BM_PoolToLockedServerTraced)->Iterations(200'000)->UseRealTime();
 
 }  // namespace
 

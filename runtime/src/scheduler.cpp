@@ -153,7 +153,7 @@ void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
   ctx::transfer_t t;
   if (next) {
     current = next;
-    trace::on_run(next->id);
+    trace::on_switch_to(next->id);
     next->worker.store(this, std::memory_order_relaxed);
     next->wait.set_reason(WaitReason::running, coarse_now_ns());
     san_before_switch(self->san, next->san, finishing);

@@ -73,6 +73,7 @@ struct TraceTls {
   std::uint64_t lost = 0;          // events dropped since the last `lost` record
   SiteCacheEntry* sites = nullptr; // kSiteCacheSize entries, per session
   std::uint32_t sites_gen = 0;
+  std::uint8_t* park_end = nullptr;  // where the thread's last park record ended
 };
 
 extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));

@@ -182,11 +182,28 @@ void stop_for_run(std::int64_t status) { stop_session(status); }
 
 void record_run(std::uint64_t fiber) noexcept { append(Rec::run, fiber); }
 
+void record_switch_to(std::uint64_t fiber) noexcept {
+  TraceTls& t = tls_trace;
+  // Nothing recorded on this thread since its park: that park is this switch's.
+  if (t.pos != nullptr && t.pos == t.park_end && t.gen == g_gen.load(std::memory_order_acquire) &&
+      static_cast<std::size_t>(t.end - t.pos) >= kMaxSmallRecord) {
+    std::uint8_t* p = t.pos;
+    p[0] = static_cast<std::uint8_t>(Rec::run);
+    std::uint8_t* q = put_uv(p + 3, fiber);
+    p[1] = static_cast<std::uint8_t>(q - (p + 2));
+    p[2] = 0;  // dt: the park's instant
+    commit(t, q, t.last_ticks);
+    return;
+  }
+  append(Rec::run, fiber);
+}
+
 void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
                  const std::source_location& site, bool timed) noexcept {
   const SiteIds ids = intern_site(site, true);
   append(Rec::park, fiber, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
          timed ? 1u : 0u);
+  tls_trace.park_end = tls_trace.pos;
 }
 
 void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept {

@@ -37,6 +37,7 @@ inline constexpr std::uint64_t kCaller = ~std::uint64_t{0};
 
 // Out of line: the recording itself.
 void record_run(std::uint64_t fiber) noexcept;
+void record_switch_to(std::uint64_t fiber) noexcept;
 void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
                  const std::source_location& site, bool timed) noexcept;
 void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept;
@@ -65,6 +66,12 @@ void record_finding(std::string_view kind, std::string_view pattern,
 // The calling thread switches onto `fiber`.
 inline void on_run(std::uint64_t fiber) noexcept {
   if (tracing()) [[unlikely]] record_run(fiber);
+}
+// A parking (or yielding) fiber's thread switches directly onto `fiber`.
+// Right after a park, the run record takes the park's time: one instant,
+// one clock read.
+inline void on_switch_to(std::uint64_t fiber) noexcept {
+  if (tracing()) [[unlikely]] record_switch_to(fiber);
 }
 // `fiber` (the caller) blocks. Captures the site's stack the first time.
 inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,

@@ -109,13 +109,20 @@ SiteIds intern_site_slow(TraceTls& t, const void* key, const std::source_locatio
   return ids;
 }
 
-void take_pending(std::vector<PendingSite>* sites, std::vector<PendingStack>* stacks) {
+bool take_pending(std::vector<PendingSite>* sites, std::vector<PendingStack>* stacks,
+                  bool only_if_free) {
   SiteTable& tab = table();
-  std::lock_guard lk(tab.mu);
+  std::unique_lock lk(tab.mu, std::defer_lock);
+  if (only_if_free) {
+    if (!lk.try_lock()) return false;
+  } else {
+    lk.lock();
+  }
   sites->swap(tab.pending_sites);
   stacks->swap(tab.pending_stacks);
   tab.pending_sites.clear();
   tab.pending_stacks.clear();
+  return true;
 }
 
 void reset_sites() {

@@ -65,7 +65,10 @@ struct PendingStack {
 };
 
 // Moves the definitions queued since the last call into *sites / *stacks.
-void take_pending(std::vector<PendingSite>* sites, std::vector<PendingStack>* stacks);
+// only_if_free: give up (false) rather than wait for the table's lock (a
+// crashing thread may hold it).
+bool take_pending(std::vector<PendingSite>* sites, std::vector<PendingStack>* stacks,
+                  bool only_if_free = false);
 
 // Forgets every site and stack (a new session numbers them from 1 again).
 void reset_sites();

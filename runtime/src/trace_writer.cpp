@@ -193,7 +193,7 @@ struct OutFrame {
 };
 
 void encode_meta(Session& s, bool crash) {
-  take_pending(&s.sites, &s.stacks);
+  if (!take_pending(&s.sites, &s.stacks, /*only_if_free=*/crash)) return;
   if (s.sites.empty() && s.stacks.empty()) return;
   std::vector<std::uint8_t>& m = s.meta;
   m.clear();

@@ -17,10 +17,12 @@ void LockOrder::apply(const Rec& r) {
       auto [it, fresh] = edges_.try_emplace({h.object, r.object});
       EdgeInfo& e = it->second;
       // Exclusive locks held besides the two: a gate if held every time.
-      std::vector<std::uint64_t> others;
-      for (const Held& g : held)
-        if (!g.read && g.object != h.object && g.object != r.object) others.push_back(g.object);
-      std::sort(others.begin(), others.end());
+      std::vector<std::uint64_t> others;  // usually none: no allocation
+      if (held.size() > 1) {
+        for (const Held& g : held)
+          if (!g.read && g.object != h.object && g.object != r.object) others.push_back(g.object);
+        std::sort(others.begin(), others.end());
+      }
       if (fresh) {
         e.edge.held = h.object;
         e.edge.acquired = r.object;
@@ -31,7 +33,7 @@ void LockOrder::apply(const Rec& r) {
         e.edge.held_stack = t_.stack(h.stack);
         e.edge.acquired_stack = t_.stack(r.stack);
         e.gates = std::move(others);
-      } else {
+      } else if (!e.gates.empty()) {
         std::vector<std::uint64_t> keep;
         std::set_intersection(e.gates.begin(), e.gates.end(), others.begin(), others.end(),
                               std::back_inserter(keep));
@@ -141,7 +143,7 @@ std::vector<std::vector<LockOrderEdge>> LockOrder::cycles() const {
       const EdgeInfo& e = edges_.at({path[k], path[(k + 1) % path.size()]});
       if (k == 0) {
         gates = e.gates;
-      } else {
+      } else if (!e.gates.empty()) {
         std::vector<std::uint64_t> keep;
         std::set_intersection(gates.begin(), gates.end(), e.gates.begin(), e.gates.end(),
                               std::back_inserter(keep));

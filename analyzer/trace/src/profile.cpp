@@ -12,9 +12,10 @@ bool ProfileBuilder::blocking(WaitReason r) {
 void ProfileBuilder::transition(const FiberState& f, std::int64_t now) {
   if (!blocking(f.reason) || f.exited) return;
   const std::int64_t d = std::max<std::int64_t>(0, now - f.since);
-  const auto reason = static_cast<std::uint8_t>(f.reason);
+  const auto reason = static_cast<std::size_t>(f.reason);
+  if (reason >= kReasons) return;
   by_reason_[reason].add(d);
-  by_site_[{reason, f.site, f.stack}].add(d);
+  by_site_[reason][(std::uint64_t{f.site} << 32) | f.stack].add(d);
 }
 
 BlockingProfile ProfileBuilder::finish(std::int64_t end, const State& state) {
@@ -23,25 +24,26 @@ BlockingProfile ProfileBuilder::finish(std::int64_t end, const State& state) {
     transition(f, end);
   }
   BlockingProfile p;
-  for (const auto& [reason, acc] : by_reason_) {
+  for (std::size_t reason = 0; reason < kReasons; ++reason) {
+    const Acc& acc = by_reason_[reason];
+    if (acc.count == 0) continue;
     ProfileEntry e;
     e.reason = std::string(to_string(static_cast<WaitReason>(reason)));
     e.count = acc.count;
     e.total_ns = acc.total;
     e.max_ns = acc.max;
     p.by_reason.push_back(std::move(e));
-  }
-  for (const auto& [key, acc] : by_site_) {
-    const auto& [reason, site, stack] = key;
-    ProfileEntry e;
-    e.reason = std::string(to_string(static_cast<WaitReason>(reason)));
-    e.site = t_.site(site);
-    e.stack = stack;
-    e.frames = t_.stack(stack);
-    e.count = acc.count;
-    e.total_ns = acc.total;
-    e.max_ns = acc.max;
-    p.by_site.push_back(std::move(e));
+    for (const auto& [key, sacc] : by_site_[reason]) {
+      ProfileEntry s;
+      s.reason = p.by_reason.back().reason;
+      s.site = t_.site(static_cast<std::uint32_t>(key >> 32));
+      s.stack = static_cast<std::uint32_t>(key);
+      s.frames = t_.stack(s.stack);
+      s.count = sacc.count;
+      s.total_ns = sacc.total;
+      s.max_ns = sacc.max;
+      p.by_site.push_back(std::move(s));
+    }
   }
   auto order = [](const ProfileEntry& a, const ProfileEntry& b) {
     if (a.total_ns != b.total_ns) return a.total_ns > b.total_ns;

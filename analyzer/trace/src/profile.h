@@ -4,9 +4,8 @@
 // counts up to the end. Runnable/running time is not blocking and is left out.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <map>
-#include <tuple>
 #include <unordered_map>
 
 #include "replay.h"
@@ -32,8 +31,10 @@ class ProfileBuilder {
     }
   };
   const Tables& t_;
-  std::map<std::uint8_t, Acc> by_reason_;
-  std::map<std::tuple<std::uint8_t, std::uint32_t, std::uint32_t>, Acc> by_site_;
+  static constexpr std::size_t kReasons = static_cast<std::size_t>(WaitReason::dead) + 1;
+  std::array<Acc, kReasons> by_reason_{};
+  // Per reason: (site << 32 | stack) -> Acc (hashed: one lookup per wait).
+  std::array<std::unordered_map<std::uint64_t, Acc>, kReasons> by_site_;
 };
 
 }  // namespace tether::trace::detail

@@ -56,6 +56,7 @@ std::string clean(const std::string& s) {
 Tables::Tables() { intern(""); }
 
 std::uint32_t Tables::intern(const std::string& raw) {
+  if (auto hit = string_ix_.find(raw); hit != string_ix_.end()) return hit->second;  // common
   const std::string s = clean(raw);
   auto it = string_ix_.find(s);
   if (it != string_ix_.end()) return it->second;

@@ -140,9 +140,10 @@ class State {
   // The wait-for graph of this moment, index()ed, edges built.
   tether::detail::WaitGraph wait_graph(std::int64_t now) const;
 
-  const std::map<std::uint64_t, FiberState>& fibers() const { return fibers_; }
+  // Unordered (ids hash fast; wait_graph() sorts its nodes).
+  const std::unordered_map<std::uint64_t, FiberState>& fibers() const { return fibers_; }
   const std::map<std::uint64_t, ThreadState>& threads() const { return threads_; }
-  const std::map<std::uint64_t, ObjectState>& objects() const { return objects_; }
+  const std::unordered_map<std::uint64_t, ObjectState>& objects() const { return objects_; }
   const FiberState* fiber(std::uint64_t id) const;
   const ThreadState* thread(std::uint64_t id) const;
   const ObjectState* object(std::uint64_t id) const;
@@ -163,9 +164,9 @@ class State {
   void stop_running(FiberState& f);
 
   const Tables& t_;
-  std::map<std::uint64_t, FiberState> fibers_;
+  std::unordered_map<std::uint64_t, FiberState> fibers_;
   std::map<std::uint64_t, ThreadState> threads_;
-  std::map<std::uint64_t, ObjectState> objects_;
+  std::unordered_map<std::uint64_t, ObjectState> objects_;
   std::unordered_map<int, FdState> fds_;
   std::unordered_map<std::uint64_t, std::size_t> runnable_on_;
   std::uint64_t max_fiber_ = 0;
