@@ -62,6 +62,9 @@ struct Limits {
   std::uint32_t max_string_bytes = 65535;       // one string (name, message, path)
   std::uint32_t max_frames = 4096;              // frames in one stack
   std::uint64_t max_table_entries = 64u << 20;  // site and stack ids defined
+  // Off only for fuzzing: lets mutated bytes reach the record decoder
+  // instead of stopping at the block's CRC.
+  bool verify_checksums = true;
 };
 
 // Running totals, for summaries and progress.
