@@ -48,6 +48,7 @@ case $case_name in
     echo "unknown case $case_name"; exit 2 ;;
 esac
 if [ -n "$tether" ]; then
+  [ -x "$tether" ] || fail "$tether is not built (build the tether target, or pass no TETHER)"
   "$tether" analyze "$out" --summary >"$work/$case_name.analyze" 2>&1
   st=$?
   [ "$st" -le 1 ] || { cat "$work/$case_name.analyze"; fail "tether analyze found nothing usable (status $st)"; }
