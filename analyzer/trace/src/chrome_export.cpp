@@ -108,7 +108,6 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
     const FiberState* f = st.fiber(r.fiber);
     std::optional<FiberState> prior;
     if (f) prior = *f;
-    if (prior && !prior->exited) w.track(*prior);
     // The previous occupant of a thread that switches without a park.
     std::optional<FiberState> displaced;
     if (r.type == EventType::run) {
@@ -117,13 +116,15 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
       }
     }
     st.apply(r);
+    // A fiber's track is chosen at its first slice (or flow), when it is
+    // already locked to its thread (the main fiber's thread_lock follows its
+    // creation).
     const FiberState* after = st.fiber(r.fiber);
     if (prior && after && after->version != prior->version) w.slice(st, *prior, r.time);
     if (displaced) {
       const FiberState* d = st.fiber(displaced->id);
       if (d && d->version != displaced->version) w.slice(st, *displaced, r.time);
     }
-    if (after && !after->exited) w.track(*after);
     if (r.type == EventType::unpark && r.other) {
       if (const FiberState* waker = st.fiber(r.other)) {
         const std::uint64_t id = next_flow++;

@@ -95,8 +95,10 @@ TEST(ChromeExport, StructureOpensInPerfetto) {
     EXPECT_TRUE(named_tracks.count(track)) << track.second;
     EXPECT_TRUE(named_pids.count(track.first)) << track.first;
   }
-  // The server (fiber 2) is on the "gl" thread's process, apart from the pool.
+  // The server (fiber 2) is on the "gl" thread's process, apart from the
+  // pool; so is main (1) on thread "main", locked after its creation.
   EXPECT_TRUE(slices.count({1005, 2}));
+  EXPECT_TRUE(slices.count({1001, 1}));
   EXPECT_TRUE(slices.count({1, 3}));
   EXPECT_TRUE(names.count("chan receive chan:20 \"requests\"")) << text;
   EXPECT_TRUE(names.count("syscall write(fd 1)")) << text;

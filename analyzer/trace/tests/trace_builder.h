@@ -166,7 +166,8 @@ class TraceBuilder {
   void start() {
     thread(1, "main", "main");
     thread(2, "pool-0", "pool");
-    fiber(1, 0, "main", 1);
+    fiber(1, 0, "main");  // as the runtime records it: created, then locked
+    thread_lock(1, 1, 1);
     run(1, 1);
   }
 };
