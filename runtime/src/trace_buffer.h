@@ -38,9 +38,9 @@ struct TraceBuffer {
   std::uint32_t tseq = 0;                   // the owner's buffer number (0, 1, ...)
   ThreadTrace* owner = nullptr;
   // Written by the writer thread only.
-  std::uint32_t flushed = 0;         // bytes already written to the file
-  std::uint64_t flushed_ticks = 0;   // ticks of the last record written
-  TraceBuffer* next = nullptr;       // handoff queue / free list link
+  std::uint32_t flushed = 0;        // bytes already written to the file
+  std::uint64_t flushed_ticks = 0;  // ticks of the last record written
+  TraceBuffer* next = nullptr;      // handoff queue / free list link
   alignas(64) std::uint8_t data[kBufferSize];
 };
 
@@ -70,8 +70,8 @@ struct TraceTls {
   std::uint32_t gen = 0;  // the session pos/end/buf belong to (0: none)
   bool dead = false;      // the thread is exiting: record nothing more
   ThreadTrace* thread = nullptr;
-  std::uint64_t lost = 0;          // events dropped since the last `lost` record
-  SiteCacheEntry* sites = nullptr; // kSiteCacheSize entries, per session
+  std::uint64_t lost = 0;           // events dropped since the last `lost` record
+  SiteCacheEntry* sites = nullptr;  // kSiteCacheSize entries, per session
   std::uint32_t sites_gen = 0;
   std::uint8_t* park_end = nullptr;  // where the thread's last park record ended
 };
@@ -83,7 +83,9 @@ extern std::atomic<std::uint32_t> g_gen;
 
 // Acquire (a plain load on x86): what start_session() set up, the clock
 // choice above all, is visible to a thread that sees the session's number.
-inline bool tracing() noexcept { return g_gen.load(std::memory_order_acquire) != 0; }
+inline bool tracing() noexcept {
+  return __builtin_expect(g_gen.load(std::memory_order_acquire) != 0, 0);
+}
 
 // Slow path: registers the thread for the current session, or hands off a
 // full buffer and takes a fresh one. False: record nothing (not tracing, or

@@ -24,7 +24,7 @@ std::uint32_t extend_table(std::uint32_t c, const unsigned char* p, std::size_t 
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t extend_hw(std::uint32_t c, const unsigned char* p,
-                                                           std::size_t n) noexcept {
+                                                          std::size_t n) noexcept {
   std::uint64_t c64 = c;
   while (n >= 8) {
     std::uint64_t v;

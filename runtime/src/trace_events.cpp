@@ -176,11 +176,15 @@ void start_for_run(Locker& main_locker) {
                    main_locker.created_at());
 }
 
-void stop_for_run(std::int64_t status) { stop_session(status); }
+void stop_for_run(std::int64_t status) {
+  stop_session(status);
+}
 
 // ---- the records ----
 
-void record_run(std::uint64_t fiber) noexcept { append(Rec::run, fiber); }
+void record_run(std::uint64_t fiber) noexcept {
+  append(Rec::run, fiber);
+}
 
 void record_switch_to(std::uint64_t fiber) noexcept {
   TraceTls& t = tls_trace;
@@ -215,19 +219,21 @@ void record_fiber_create(std::uint64_t fiber, std::uint64_t parent,
   const SiteIds ids = intern_site(site, false);
   name = cut(name);
   const std::uint64_t thread = 0;  // a locked fiber gets a thread_lock right after
-  append_big(Rec::fiber_create,
-             uv_size(fiber) + uv_size(parent) + uv_size(ids.site) + uv_size(thread) +
-                 str_size(name),
-             [&](std::uint8_t* q) {
-               q = put_uv(q, fiber);
-               q = put_uv(q, parent);
-               q = put_uv(q, ids.site);
-               q = put_uv(q, thread);
-               return put_str(q, name);
-             });
+  append_big(
+      Rec::fiber_create,
+      uv_size(fiber) + uv_size(parent) + uv_size(ids.site) + uv_size(thread) + str_size(name),
+      [&](std::uint8_t* q) {
+        q = put_uv(q, fiber);
+        q = put_uv(q, parent);
+        q = put_uv(q, ids.site);
+        q = put_uv(q, thread);
+        return put_str(q, name);
+      });
 }
 
-void record_fiber_exit(std::uint64_t fiber) noexcept { append(Rec::fiber_exit, fiber); }
+void record_fiber_exit(std::uint64_t fiber) noexcept {
+  append(Rec::fiber_exit, fiber);
+}
 
 void record_thread_lock(Rec type, std::uint64_t fiber, std::uint64_t thread,
                         std::uint64_t locker) noexcept {
@@ -245,8 +251,8 @@ void record_object_create(std::uint64_t object, ObjectKind kind, std::string_vie
   const std::uint64_t fiber = caller();
   const auto k = static_cast<std::uint8_t>(kind);
   append_big(Rec::object_create,
-             uv_size(object) + uv_size(k) + uv_size(fiber) + uv_size(ids.site) +
-                 uv_size(capacity) + str_size(name),
+             uv_size(object) + uv_size(k) + uv_size(fiber) + uv_size(ids.site) + uv_size(capacity) +
+                 str_size(name),
              [&](std::uint8_t* q) {
                q = put_uv(q, object);
                q = put_uv(q, k);
@@ -257,7 +263,9 @@ void record_object_create(std::uint64_t object, ObjectKind kind, std::string_vie
              });
 }
 
-void record_object_destroy(std::uint64_t object) noexcept { append(Rec::object_destroy, object); }
+void record_object_destroy(std::uint64_t object) noexcept {
+  append(Rec::object_destroy, object);
+}
 
 void record_lock(Rec type, std::uint64_t object, bool read,
                  const std::source_location* site) noexcept {
@@ -308,7 +316,8 @@ void record_syscall_enter(const char* name, int fd, const std::source_location& 
 }
 
 void record_syscall_exit(std::int64_t result, int err) noexcept {
-  append(Rec::syscall_exit, caller(), zigzag(result), static_cast<std::uint64_t>(err < 0 ? 0 : err));
+  append(Rec::syscall_exit, caller(), zigzag(result),
+         static_cast<std::uint64_t>(err < 0 ? 0 : err));
 }
 
 void record_fd_pair(int fd0, int fd1) noexcept {

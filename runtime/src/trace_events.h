@@ -16,13 +16,13 @@
 #include <string_view>
 #include <vector>
 
-#include "trace_buffer.h"
 #include "tether/wait_reason.h"
+#include "trace_buffer.h"
 
 namespace tether::detail {
 enum class ObjectKind : std::uint8_t;
 struct Locker;
-}
+}  // namespace tether::detail
 
 namespace tether::detail::trace {
 
@@ -65,99 +65,99 @@ void record_finding(std::string_view kind, std::string_view pattern,
 
 // The calling thread switches onto `fiber`.
 inline void on_run(std::uint64_t fiber) noexcept {
-  if (tracing()) [[unlikely]] record_run(fiber);
+  if (tracing()) record_run(fiber);
 }
 // A parking (or yielding) fiber's thread switches directly onto `fiber`.
 // Right after a park, the run record takes the park's time: one instant,
 // one clock read.
 inline void on_switch_to(std::uint64_t fiber) noexcept {
-  if (tracing()) [[unlikely]] record_switch_to(fiber);
+  if (tracing()) record_switch_to(fiber);
 }
 // `fiber` (the caller) blocks. Captures the site's stack the first time.
 inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
                     const std::source_location& site, bool timed) noexcept {
-  if (tracing()) [[unlikely]] record_park(fiber, reason, object, site, timed);
+  if (tracing()) record_park(fiber, reason, object, site, timed);
 }
 // `fiber` becomes runnable; waker: the fiber that woke it (0: none).
 inline void on_unpark(std::uint64_t fiber, std::uint64_t waker = kCaller) noexcept {
-  if (tracing()) [[unlikely]] record_unpark(fiber, waker);
+  if (tracing()) record_unpark(fiber, waker);
 }
 inline void on_fiber_create(std::uint64_t fiber, std::uint64_t parent,
                             const std::source_location& site, std::string_view name) noexcept {
-  if (tracing()) [[unlikely]] record_fiber_create(fiber, parent, site, name);
+  if (tracing()) record_fiber_create(fiber, parent, site, name);
 }
 inline void on_fiber_exit(std::uint64_t fiber) noexcept {
-  if (tracing()) [[unlikely]] record_fiber_exit(fiber);
+  if (tracing()) record_fiber_exit(fiber);
 }
 // `fiber` is now locked to locker `locker`, whose thread is `thread`.
 inline void on_thread_lock(std::uint64_t fiber, std::uint64_t thread,
                            std::uint64_t locker) noexcept {
-  if (tracing()) [[unlikely]] record_thread_lock(Rec::thread_lock, fiber, thread, locker);
+  if (tracing()) record_thread_lock(Rec::thread_lock, fiber, thread, locker);
 }
 inline void on_thread_unlock(std::uint64_t fiber, std::uint64_t thread,
                              std::uint64_t locker) noexcept {
-  if (tracing()) [[unlikely]] record_thread_lock(Rec::thread_unlock, fiber, thread, locker);
+  if (tracing()) record_thread_lock(Rec::thread_unlock, fiber, thread, locker);
 }
 // The caller (fiber or plain thread) calls into `locker`; `runner` runs the call.
 inline void on_call_begin(std::uint64_t locker, std::uint64_t runner) noexcept {
-  if (tracing()) [[unlikely]] record_call(Rec::call_begin, locker, runner);
+  if (tracing()) record_call(Rec::call_begin, locker, runner);
 }
 inline void on_call_end(std::uint64_t locker, std::uint64_t runner) noexcept {
-  if (tracing()) [[unlikely]] record_call(Rec::call_end, locker, runner);
+  if (tracing()) record_call(Rec::call_end, locker, runner);
 }
 inline void on_object_create(std::uint64_t object, ObjectKind kind, std::string_view name,
                              const std::source_location& site,
                              std::uint64_t capacity = 0) noexcept {
-  if (tracing()) [[unlikely]] record_object_create(object, kind, name, site, capacity);
+  if (tracing()) record_object_create(object, kind, name, site, capacity);
 }
 inline void on_object_destroy(std::uint64_t object) noexcept {
-  if (tracing()) [[unlikely]] record_object_destroy(object);
+  if (tracing()) record_object_destroy(object);
 }
 // The caller took / released a lock (read: an rwmutex read lock).
 inline void on_lock_acquire(std::uint64_t object, bool read,
                             const std::source_location& site) noexcept {
-  if (tracing()) [[unlikely]] record_lock(Rec::lock_acquire, object, read, &site);
+  if (tracing()) record_lock(Rec::lock_acquire, object, read, &site);
 }
 inline void on_lock_release(std::uint64_t object, bool read) noexcept {
-  if (tracing()) [[unlikely]] record_lock(Rec::lock_release, object, read, nullptr);
+  if (tracing()) record_lock(Rec::lock_release, object, read, nullptr);
 }
 // The caller completed a send / a receive (ok: a value, not closed) / a close.
 inline void on_chan_send(std::uint64_t chan) noexcept {
-  if (tracing()) [[unlikely]] record_chan(Rec::chan_send, chan, 0, false);
+  if (tracing()) record_chan(Rec::chan_send, chan, 0, false);
 }
 inline void on_chan_recv(std::uint64_t chan, bool ok) noexcept {
-  if (tracing()) [[unlikely]] record_chan(Rec::chan_recv, chan, ok ? 1 : 0, true);
+  if (tracing()) record_chan(Rec::chan_recv, chan, ok ? 1 : 0, true);
 }
 inline void on_chan_close(std::uint64_t chan) noexcept {
-  if (tracing()) [[unlikely]] record_chan(Rec::chan_close, chan, 0, false);
+  if (tracing()) record_chan(Rec::chan_close, chan, 0, false);
 }
 // The caller's select chose case `index` on `chan` (0: the default case).
 inline void on_select_done(std::uint64_t chan, int index, bool is_send) noexcept {
-  if (tracing()) [[unlikely]] record_select_done(chan, index, is_send);
+  if (tracing()) record_select_done(chan, index, is_send);
 }
 inline void on_wg_add(std::uint64_t wg, std::int64_t delta, std::int64_t counter) noexcept {
-  if (tracing()) [[unlikely]] record_wg_add(wg, delta, counter);
+  if (tracing()) record_wg_add(wg, delta, counter);
 }
 inline void on_cond_signal(std::uint64_t cond, bool broadcast) noexcept {
-  if (tracing()) [[unlikely]] record_cond_signal(cond, broadcast);
+  if (tracing()) record_cond_signal(cond, broadcast);
 }
 // The caller enters / leaves a blocking system call (name: static string).
 inline void on_syscall_enter(const char* name, int fd, const std::source_location& site) noexcept {
-  if (tracing()) [[unlikely]] record_syscall_enter(name, fd, site);
+  if (tracing()) record_syscall_enter(name, fd, site);
 }
 inline void on_syscall_exit(std::int64_t result, int err) noexcept {
-  if (tracing()) [[unlikely]] record_syscall_exit(result, err);
+  if (tracing()) record_syscall_exit(result, err);
 }
 inline void on_fd_pair(int fd0, int fd1) noexcept {
-  if (tracing()) [[unlikely]] record_fd_pair(fd0, fd1);
+  if (tracing()) record_fd_pair(fd0, fd1);
 }
 inline void on_misuse(std::string_view message, const std::source_location& site) noexcept {
-  if (tracing()) [[unlikely]] record_misuse(message, site);
+  if (tracing()) record_misuse(message, site);
 }
 // The online detector reported (kind: "deadlock", "leak", "stall").
 inline void on_finding(std::string_view kind, std::string_view pattern,
                        const std::vector<std::uint64_t>& fibers) noexcept {
-  if (tracing()) [[unlikely]] record_finding(kind, pattern, fibers);
+  if (tracing()) record_finding(kind, pattern, fibers);
 }
 
 }  // namespace tether::detail::trace

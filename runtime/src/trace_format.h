@@ -99,9 +99,15 @@ inline std::size_t str_size(std::string_view s) noexcept {
   return uv_size(n) + n;
 }
 
-inline void put_u16(std::uint8_t* p, std::uint16_t v) noexcept { std::memcpy(p, &v, 2); }
-inline void put_u32(std::uint8_t* p, std::uint32_t v) noexcept { std::memcpy(p, &v, 4); }
-inline void put_u64(std::uint8_t* p, std::uint64_t v) noexcept { std::memcpy(p, &v, 8); }
+inline void put_u16(std::uint8_t* p, std::uint16_t v) noexcept {
+  std::memcpy(p, &v, 2);
+}
+inline void put_u32(std::uint8_t* p, std::uint32_t v) noexcept {
+  std::memcpy(p, &v, 4);
+}
+inline void put_u64(std::uint8_t* p, std::uint64_t v) noexcept {
+  std::memcpy(p, &v, 8);
+}
 
 // Decodes one varint at p (< end); nullptr if it is cut or too long. For the
 // writer's own walk over records it already wrote, and for tests.

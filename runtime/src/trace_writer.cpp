@@ -387,7 +387,9 @@ std::vector<std::uint8_t> file_header(const ClockInfo& c) {
   return h;
 }
 
-void at_exit_flush() { flush_before_exit(); }
+void at_exit_flush() {
+  flush_before_exit();
+}
 
 }  // namespace
 
@@ -483,15 +485,18 @@ void request_flush(bool crash, int max_wait_ms) noexcept {
 }
 }  // namespace
 
-void flush_for_crash() noexcept { request_flush(true, 2000); }
-void flush_before_exit() noexcept { request_flush(false, 5000); }
+void flush_for_crash() noexcept {
+  request_flush(true, 2000);
+}
+void flush_before_exit() noexcept {
+  request_flush(false, 5000);
+}
 
 void flush_session() {
   Session& s = S();
   std::lock_guard lk(s.control);
   if (s.active) request_flush(false, INT_MAX);
 }
-
 
 std::string session_path() {
   Session& s = S();
@@ -541,12 +546,14 @@ void hand_off(TraceBuffer* b) noexcept {
   TraceBuffer* head = s.full.load(std::memory_order_relaxed);
   do {
     b->next = head;
-  } while (!s.full.compare_exchange_weak(head, b, std::memory_order_release,
-                                         std::memory_order_relaxed));
+  } while (
+      !s.full.compare_exchange_weak(head, b, std::memory_order_release, std::memory_order_relaxed));
   kick(s);
 }
 
-void testing_pause_writer(bool paused) noexcept { g_paused.store(paused); }
+void testing_pause_writer(bool paused) noexcept {
+  g_paused.store(paused);
+}
 void testing_set_max_buffers(std::size_t n) noexcept {
   g_max_buffers.store(n == 0 ? kMaxBuffers : n);
 }

@@ -28,12 +28,12 @@ using trace_check::Trace;
 
 constexpr std::uint8_t kSite = 0x01, kStack = 0x02, kThreadStart = 0x10, kFiberCreate = 0x20,
                        kFiberExit = 0x21, kRun = 0x22, kPark = 0x23, kUnpark = 0x24,
-                       kThreadLock = 0x25, kThreadUnlock = 0x26, kCallBegin = 0x27,
-                       kCallEnd = 0x28, kObjectCreate = 0x30, kObjectDestroy = 0x31,
-                       kLockAcquire = 0x32, kLockRelease = 0x33, kChanSend = 0x34,
-                       kChanRecv = 0x35, kChanClose = 0x36, kSelectDone = 0x37, kWgAdd = 0x38,
-                       kCondSignal = 0x39, kSyscallEnter = 0x40, kSyscallExit = 0x41,
-                       kFdPair = 0x42, kMisuse = 0x50, kLost = 0x60, kEnd = 0x7F;
+                       kThreadLock = 0x25, kThreadUnlock = 0x26, kCallBegin = 0x27, kCallEnd = 0x28,
+                       kObjectCreate = 0x30, kObjectDestroy = 0x31, kLockAcquire = 0x32,
+                       kLockRelease = 0x33, kChanSend = 0x34, kChanRecv = 0x35, kChanClose = 0x36,
+                       kSelectDone = 0x37, kWgAdd = 0x38, kCondSignal = 0x39, kSyscallEnter = 0x40,
+                       kSyscallExit = 0x41, kFdPair = 0x42, kMisuse = 0x50, kLost = 0x60,
+                       kEnd = 0x7F;
 
 std::string temp_path(const char* name) {
   return std::string(::testing::TempDir()) + "/tether_" + name + "_" + std::to_string(getpid()) +
@@ -118,7 +118,8 @@ TEST(TraceWriter, RecordsEveryKindOfEvent) {
     tether::go([&] {  // fiber 1 is locked to main: a pool fiber moves
       gl.lock();
       gl.unlock();
-    }).join();
+    })
+        .join();
     tether::sleep_for(1ms);
   });
   const Trace t = trace_check::decode_file(path);
@@ -131,10 +132,11 @@ TEST(TraceWriter, RecordsEveryKindOfEvent) {
   std::set<std::uint8_t> seen;
   for (const Record& r : t.records) seen.insert(r.type);
   for (std::uint8_t type :
-       {kSite, kStack, kThreadStart, kFiberCreate, kFiberExit, kRun, kPark, kUnpark, kThreadLock,
-        kThreadUnlock, kCallBegin, kCallEnd, kObjectCreate, kObjectDestroy, kLockAcquire,
-        kLockRelease, kChanSend, kChanRecv, kChanClose, kSelectDone, kWgAdd, kCondSignal,
-        kSyscallEnter, kSyscallExit, kFdPair, kMisuse, kEnd}) {
+       {kSite,         kStack,         kThreadStart, kFiberCreate,  kFiberExit,    kRun,
+        kPark,         kUnpark,        kThreadLock,  kThreadUnlock, kCallBegin,    kCallEnd,
+        kObjectCreate, kObjectDestroy, kLockAcquire, kLockRelease,  kChanSend,     kChanRecv,
+        kChanClose,    kSelectDone,    kWgAdd,       kCondSignal,   kSyscallEnter, kSyscallExit,
+        kFdPair,       kMisuse,        kEnd}) {
     EXPECT_TRUE(seen.count(type)) << "no " << trace_check::type_name(type) << " record";
   }
   // The channel: created with its name and capacity, by fiber 1's thread.

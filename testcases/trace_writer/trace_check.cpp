@@ -12,8 +12,9 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: trace_check FILE [--end yes|no] [--min-records N] "
-                         "[--object NAME] [--allow-torn] [--max-bytes N]\n");
+    std::fprintf(stderr,
+                 "usage: trace_check FILE [--end yes|no] [--min-records N] "
+                 "[--object NAME] [--allow-torn] [--max-bytes N]\n");
     return 2;
   }
   const std::string path = argv[1];
@@ -29,19 +30,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--end") end = value();
-    else if (a == "--min-records") min_records = std::atol(value().c_str());
-    else if (a == "--object") object = value();
-    else if (a == "--max-bytes") max_bytes = std::atol(value().c_str());
-    else if (a == "--allow-torn") allow_torn = true;
+    if (a == "--end")
+      end = value();
+    else if (a == "--min-records")
+      min_records = std::atol(value().c_str());
+    else if (a == "--object")
+      object = value();
+    else if (a == "--max-bytes")
+      max_bytes = std::atol(value().c_str());
+    else if (a == "--allow-torn")
+      allow_torn = true;
     else {
       std::fprintf(stderr, "trace_check: unknown option %s\n", a.c_str());
       return 2;
     }
   }
   const trace_check::Trace t = trace_check::decode_file(path);
-  std::printf("%s: header=%s blocks=%u records=%zu valid=%llu/%llu end=%s error=%s\n",
-              path.c_str(), t.header_ok ? "ok" : "bad", t.blocks, t.records.size(),
+  std::printf("%s: header=%s blocks=%u records=%zu valid=%llu/%llu end=%s error=%s\n", path.c_str(),
+              t.header_ok ? "ok" : "bad", t.blocks, t.records.size(),
               static_cast<unsigned long long>(t.valid_bytes),
               static_cast<unsigned long long>(t.file_bytes), t.has_end() ? "yes" : "no",
               t.error.empty() ? "none" : t.error.c_str());
@@ -59,8 +65,9 @@ int main(int argc, char** argv) {
   if (!end.empty()) expect(t.has_end() == (end == "yes"), "end record: " + end);
   expect(static_cast<long>(t.records.size()) >= min_records,
          "at least " + std::to_string(min_records) + " records");
-  if (max_bytes >= 0) expect(static_cast<long>(t.file_bytes) <= max_bytes, "at most " +
-                             std::to_string(max_bytes) + " bytes");
+  if (max_bytes >= 0)
+    expect(static_cast<long>(t.file_bytes) <= max_bytes,
+           "at most " + std::to_string(max_bytes) + " bytes");
   const std::string defs = trace_check::check_definitions(t);
   expect(defs.empty(), "definitions before use: " + defs);
   if (!object.empty()) {

@@ -65,28 +65,28 @@ inline std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t 
 // '*' = the stack's frames, '#' = the finding's fiber list.
 inline const std::map<std::uint8_t, std::string>& layouts() {
   static const std::map<std::uint8_t, std::string> m = {
-      {0x01, "uuuSS"},  {0x02, "uu*"},    {0x10, "uuuS"},   {0x11, ""},      {0x20, "uuuuS"},
-      {0x21, "u"},      {0x22, "u"},      {0x23, "uuuuuu"}, {0x24, "uu"},    {0x25, "uuu"},
-      {0x26, "uuu"},    {0x27, "uuu"},    {0x28, "uuu"},    {0x30, "uuuuuS"}, {0x31, "u"},
-      {0x32, "uuuuu"},  {0x33, "uuu"},    {0x34, "uu"},     {0x35, "uuu"},   {0x36, "uu"},
-      {0x37, "uuuu"},   {0x38, "uuss"},   {0x39, "uuu"},    {0x40, "ussuS"}, {0x41, "usu"},
-      {0x42, "uss"},    {0x50, "uuS"},    {0x51, "SS#"},    {0x60, "u"},     {0x7F, "s"},
+      {0x01, "uuuSS"}, {0x02, "uu*"},  {0x10, "uuuS"},   {0x11, ""},       {0x20, "uuuuS"},
+      {0x21, "u"},     {0x22, "u"},    {0x23, "uuuuuu"}, {0x24, "uu"},     {0x25, "uuu"},
+      {0x26, "uuu"},   {0x27, "uuu"},  {0x28, "uuu"},    {0x30, "uuuuuS"}, {0x31, "u"},
+      {0x32, "uuuuu"}, {0x33, "uuu"},  {0x34, "uu"},     {0x35, "uuu"},    {0x36, "uu"},
+      {0x37, "uuuu"},  {0x38, "uuss"}, {0x39, "uuu"},    {0x40, "ussuS"},  {0x41, "usu"},
+      {0x42, "uss"},   {0x50, "uuS"},  {0x51, "SS#"},    {0x60, "u"},      {0x7F, "s"},
   };
   return m;
 }
 
 inline const char* type_name(std::uint8_t t) {
   static const std::map<std::uint8_t, const char*> m = {
-      {0x01, "site"},          {0x02, "stack"},         {0x10, "thread_start"},
-      {0x11, "thread_exit"},   {0x20, "fiber_create"},  {0x21, "fiber_exit"},
-      {0x22, "run"},           {0x23, "park"},          {0x24, "unpark"},
-      {0x25, "thread_lock"},   {0x26, "thread_unlock"}, {0x27, "call_begin"},
-      {0x28, "call_end"},      {0x30, "object_create"}, {0x31, "object_destroy"},
-      {0x32, "lock_acquire"},  {0x33, "lock_release"},  {0x34, "chan_send"},
-      {0x35, "chan_recv"},     {0x36, "chan_close"},    {0x37, "select_done"},
-      {0x38, "wg_add"},        {0x39, "cond_signal"},   {0x40, "syscall_enter"},
-      {0x41, "syscall_exit"},  {0x42, "fd_pair"},       {0x50, "misuse"},
-      {0x51, "finding"},       {0x60, "lost"},          {0x7F, "end"},
+      {0x01, "site"},         {0x02, "stack"},         {0x10, "thread_start"},
+      {0x11, "thread_exit"},  {0x20, "fiber_create"},  {0x21, "fiber_exit"},
+      {0x22, "run"},          {0x23, "park"},          {0x24, "unpark"},
+      {0x25, "thread_lock"},  {0x26, "thread_unlock"}, {0x27, "call_begin"},
+      {0x28, "call_end"},     {0x30, "object_create"}, {0x31, "object_destroy"},
+      {0x32, "lock_acquire"}, {0x33, "lock_release"},  {0x34, "chan_send"},
+      {0x35, "chan_recv"},    {0x36, "chan_close"},    {0x37, "select_done"},
+      {0x38, "wg_add"},       {0x39, "cond_signal"},   {0x40, "syscall_enter"},
+      {0x41, "syscall_exit"}, {0x42, "fd_pair"},       {0x50, "misuse"},
+      {0x51, "finding"},      {0x60, "lost"},          {0x7F, "end"},
   };
   auto it = m.find(t);
   return it == m.end() ? "unknown" : it->second;
@@ -313,15 +313,32 @@ inline std::string check_definitions(const Trace& t) {
     };
     std::string e;
     switch (r.type) {
-      case 0x01: sites[r.ints[0]] = true; break;
-      case 0x02: stacks[r.ints[0]] = true; break;
-      case 0x20: e = need(sites, r.ints[2], "site"); break;
-      case 0x23: e = need(sites, r.ints[3], "site") + need(stacks, r.ints[4], "stack"); break;
-      case 0x30: e = need(sites, r.ints[3], "site"); break;
-      case 0x32: e = need(sites, r.ints[3], "site") + need(stacks, r.ints[4], "stack"); break;
-      case 0x40: e = need(sites, r.ints[3], "site"); break;
-      case 0x50: e = need(sites, r.ints[1], "site"); break;
-      default: break;
+      case 0x01:
+        sites[r.ints[0]] = true;
+        break;
+      case 0x02:
+        stacks[r.ints[0]] = true;
+        break;
+      case 0x20:
+        e = need(sites, r.ints[2], "site");
+        break;
+      case 0x23:
+        e = need(sites, r.ints[3], "site") + need(stacks, r.ints[4], "stack");
+        break;
+      case 0x30:
+        e = need(sites, r.ints[3], "site");
+        break;
+      case 0x32:
+        e = need(sites, r.ints[3], "site") + need(stacks, r.ints[4], "stack");
+        break;
+      case 0x40:
+        e = need(sites, r.ints[3], "site");
+        break;
+      case 0x50:
+        e = need(sites, r.ints[1], "site");
+        break;
+      default:
+        break;
     }
     if (!e.empty()) return e;
   }
