@@ -44,7 +44,8 @@ void OccupancyTracker::close(std::uint64_t thread, std::int64_t end, bool ongoin
   if (o.syscall) {
     occ.site = t_.site(o.site);
   } else if (const FiberState* f = state.fiber(o.fiber)) {
-    occ.site = t_.site(f->site);
+    // Where it last waited; a fiber that never waited: where it was created.
+    occ.site = t_.site(f->site ? f->site : f->created_site);
   }
   if (stall_ns_ > 0 && o.longest_wait >= stall_ns_) stalls_.push_back(occ);
   auto& kept = kept_[thread];
