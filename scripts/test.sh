@@ -6,6 +6,9 @@
 #   3. asan      ASan+UBSan build in build-asan/, then `ctest -L 'unit|e2e'`
 #   4. tsan      TSan build in build-tsan/ (runtime and cli only), then its unit tests
 #                (`ctest -L 'runtime|unit'`: the runtime's and the cli's)
+#   5. fuzz      clang-19 libFuzzer build in build-fuzz/ (TETHER_FUZZ=ON: only the fuzz
+#                targets and their libraries), then `ctest -L fuzz` (each fuzzer for
+#                TETHER_FUZZ_SECONDS, default 20, plus its past crashes; docs/fuzzing.md)
 #
 # Each stage prints one summary line at the end; the last line adds up the
 # tests. A failing stage does not stop the later ones (so one run shows every
@@ -13,6 +16,7 @@
 #
 # Environment:
 #   TETHER_ASAN=0    skip the ASan+UBSan stage      TETHER_TSAN=0   skip the TSan stage
+#   TETHER_FUZZ=0    skip the fuzz stage (skipped anyway, with a message, without clang-19)
 #   TETHER_JOBS=N    parallel build jobs (default 2; the machine has 2 cores)
 #   TETHER_CTEST_JOBS=N  parallel tests (default 1: timing-sensitive runtime tests)
 set -uo pipefail
@@ -93,6 +97,23 @@ if [[ "${TETHER_TSAN:-1}" != 0 ]]; then
       -DTETHER_WERROR=ON -DTETHER_SANITIZE=thread -DTETHER_BUILD_BENCH=OFF \
       -DTETHER_BUILD_ANALYZER=OFF -DTETHER_BUILD_LINT=OFF -DTETHER_BUILD_VIZ=OFF; then
     stage tsan-ctest run_ctest build-tsan "${logs}/tsan.log" -L 'runtime|unit'
+  fi
+fi
+
+if [[ "${TETHER_FUZZ:-1}" != 0 ]]; then
+  if ! command -v clang-19 >/dev/null || ! command -v clang++-19 >/dev/null; then
+    echo
+    echo "=== fuzz: skipped: clang-19/clang++-19 not found (scripts/packages.txt lists clang-19)"
+    summary+=("fuzz: skipped (no clang-19)")
+  else
+    fuzz_build() {
+      CC=clang-19 CXX=clang++-19 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+          -DTETHER_WERROR=ON -DTETHER_FUZZ=ON -DTETHER_FUZZ_SECONDS="${TETHER_FUZZ_SECONDS:-20}" &&
+        cmake --build build-fuzz -j"${jobs}" --target tether_fuzzers
+    }
+    if stage fuzz-build fuzz_build; then
+      stage fuzz-ctest run_ctest build-fuzz "${logs}/fuzz.log" -L fuzz
+    fi
   fi
 fi
 
