@@ -17,6 +17,7 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -55,8 +56,19 @@ BENCHMARK(BM_ContextSwitchPair);
 
 // ---- B1: client and server fibers locked to the same thread ----
 
+// CPU time of the calling OS thread, in ns.
+double thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+}
+
 // A server fiber locked to a thread answers requests on unbuffered
 // channels; the client runs on the same locked thread (B1) or on the pool (B2).
+// B1's counter client_cpu_ns: CPU time of the locked thread per round trip,
+// the whole cost (both fibers run there); unlike real time it holds still
+// while other processes load the machine. Compare it with the CPU column of
+// BM_BoostFiberRequestReply (one thread doing everything too).
 void request_reply(benchmark::State& state, const char* thread, bool client_on_locker) {
   tether::run([&] {
     auto t = tether::ThreadLocker::make(thread);
@@ -66,10 +78,16 @@ void request_reply(benchmark::State& state, const char* thread, bool client_on_l
     });
     auto client = [&] {
       int i = 0;
+      const double cpu0 = thread_cpu_ns();
       for (auto _ : state) {
         req.send(i);
         benchmark::DoNotOptimize(rep.recv());
         ++i;
+      }
+      // (Not for a pool client: it may move between threads.)
+      if (client_on_locker) {
+        state.counters["client_cpu_ns"] =
+            benchmark::Counter(thread_cpu_ns() - cpu0, benchmark::Counter::kAvgIterations);
       }
       req.close();
     };

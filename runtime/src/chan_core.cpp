@@ -9,6 +9,7 @@
 #include "chan_core.h"
 
 #include "fiber_impl.h"
+#include "scheduler.h"
 #include "trace_events.h"
 
 #include <algorithm>
@@ -17,6 +18,16 @@
 #include <utility>
 
 namespace tether::detail {
+
+namespace {
+// The calling fiber's id, 0 on a plain thread (current_fiber_id() without
+// its two out-of-line calls).
+inline std::uint64_t caller_id() noexcept {
+  Worker* w = current_worker();
+  Fiber* f = w ? w->current : nullptr;
+  return f ? f->id : 0;
+}
+}  // namespace
 
 std::shared_ptr<ChanCore> ChanCore::create(std::size_t capacity, const ElemOps* ops,
                                            std::string name, std::source_location site) {
@@ -45,7 +56,7 @@ void ChanImpl::throw_send_on_closed(std::source_location site) const {
 }
 
 void ChanImpl::send(void* elem, std::source_location site) {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = caller_id();
   lock_.lock();
   senders_seen_.add(me);
   Waiter* partner;
@@ -63,6 +74,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   }
   Waiter w;
   w.elem = elem;
+  w.exclusive = true;
   sendq_.push_back(&w);
   block(w, lock_, wait_site(WaitReason::chan_send, site));
   // A receiver took the value (ok), or close() woke us: Go panics there.
@@ -71,7 +83,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
 }
 
 bool ChanImpl::recv(void* out, std::source_location site) {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = caller_id();
   lock_.lock();
   receivers_seen_.add(me);
   Waiter* partner;
@@ -90,6 +102,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   }
   Waiter w;
   w.elem = out;
+  w.exclusive = true;
   recvq_.push_back(&w);
   block(w, lock_, wait_site(WaitReason::chan_receive, site));
   trace::on_chan_recv(object_id(), w.ok);
@@ -97,7 +110,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
 }
 
 TryResult ChanImpl::try_send(void* elem, std::source_location site) {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = caller_id();
   lock_.lock();
   senders_seen_.add(me);
   Waiter* partner;
@@ -110,7 +123,7 @@ TryResult ChanImpl::try_send(void* elem, std::source_location site) {
 }
 
 TryResult ChanImpl::try_recv(void* out, std::source_location) {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = caller_id();
   lock_.lock();
   receivers_seen_.add(me);
   Waiter* partner;

@@ -19,30 +19,7 @@ namespace tether::detail {
 
 ctx::fcontext_t make_fiber_context(Fiber* f);  // scheduler.cpp
 
-// ---- WaitStateCell: a sequence lock over the fields ----
-
-void WaitStateCell::set(const Value& v) noexcept {
-  const std::uint32_t s = seq_.load(std::memory_order_relaxed);
-  seq_.store(s + 1, std::memory_order_relaxed);
-  fence(std::memory_order_release);
-  reason_.store(v.reason, std::memory_order_relaxed);
-  object_id_.store(v.object_id, std::memory_order_relaxed);
-  object_name_.store(v.object_name, std::memory_order_relaxed);
-  since_ns_.store(v.since_ns, std::memory_order_relaxed);
-  site_.store(v.site, std::memory_order_relaxed);
-  timed_.store(v.timed, std::memory_order_relaxed);
-  seq_.store(s + 2, std::memory_order_release);
-}
-
-void WaitStateCell::set_reason(WaitReason r, std::int64_t since_ns) noexcept {
-  const std::uint32_t s = seq_.load(std::memory_order_relaxed);
-  seq_.store(s + 1, std::memory_order_relaxed);
-  fence(std::memory_order_release);
-  reason_.store(r, std::memory_order_relaxed);
-  since_ns_.store(since_ns, std::memory_order_relaxed);
-  timed_.store(false, std::memory_order_relaxed);
-  seq_.store(s + 2, std::memory_order_release);
-}
+// ---- WaitStateCell: a sequence lock over the fields (the writers are inline) ----
 
 WaitStateCell::Value WaitStateCell::read() const noexcept {
   Value v;

@@ -34,12 +34,36 @@ class WaitStateCell {
     bool timed = false;  // the wait ends by itself at a deadline
     std::uint32_t version = 0;  // read(): changes whenever the state is written
   };
-  void set(const Value& v) noexcept;
-  void set_reason(WaitReason r, std::int64_t since_ns) noexcept;
+  // Writers: only one at a time (the fiber itself, or whoever readies it while
+  // it is parked). Inline: a switch writes two of these.
+  void set(const Value& v) noexcept {
+    const std::uint32_t s = begin_write();
+    reason_.store(v.reason, std::memory_order_relaxed);
+    object_id_.store(v.object_id, std::memory_order_relaxed);
+    object_name_.store(v.object_name, std::memory_order_relaxed);
+    since_ns_.store(v.since_ns, std::memory_order_relaxed);
+    site_.store(v.site, std::memory_order_relaxed);
+    timed_.store(v.timed, std::memory_order_relaxed);
+    seq_.store(s + 2, std::memory_order_release);
+  }
+  void set_reason(WaitReason r, std::int64_t since_ns) noexcept {
+    const std::uint32_t s = begin_write();
+    reason_.store(r, std::memory_order_relaxed);
+    since_ns_.store(since_ns, std::memory_order_relaxed);
+    timed_.store(false, std::memory_order_relaxed);
+    seq_.store(s + 2, std::memory_order_release);
+  }
   Value read() const noexcept;
   WaitReason reason() const noexcept { return reason_.load(std::memory_order_relaxed); }
 
  private:
+  std::uint32_t begin_write() noexcept {
+    const std::uint32_t s = seq_.load(std::memory_order_relaxed);
+    seq_.store(s + 1, std::memory_order_relaxed);
+    fence(std::memory_order_release);  // the odd count is visible before the fields change
+    return s;
+  }
+
   std::atomic<std::uint32_t> seq_{0};
   std::atomic<WaitReason> reason_{WaitReason::runnable};
   std::atomic<std::uint64_t> object_id_{0};

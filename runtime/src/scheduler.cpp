@@ -10,25 +10,28 @@
 
 namespace tether::detail {
 
-namespace {
 // initial-exec: a %fs-relative load instead of a __tls_get_addr call (the
 // library is position-independent but is not meant to be dlopen'ed).
-thread_local Worker* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+#if defined(__x86_64__) && defined(__GNUC__)
+__thread Worker* tls_current_worker = nullptr;  // read by current_worker() (scheduler.h)
+#else
+namespace {
+thread_local Worker* tls_current_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+}  // namespace
+Worker* current_worker() noexcept {
+  Worker* w = tls_current_worker;
+  asm volatile("" ::: "memory");  // not pure: must be re-read after every switch
+  return w;
+}
+#endif
+void set_current_worker(Worker* w) noexcept { tls_current_worker = w; }
 
-// After this many consecutive runnext picks the queue goes first, so two
-// fibers handing work back and forth cannot starve the others.
-constexpr unsigned kRunnextLimit = 61;
+namespace {
+
 thread_local unsigned tls_pick_tick __attribute__((tls_model("initial-exec"))) = 0;
 
 void fiber_entry(ctx::transfer_t t);
 }  // namespace
-
-Worker* current_worker() noexcept {
-  Worker* w = tls_worker;
-  asm volatile("" ::: "memory");  // not pure: must be re-read after every switch
-  return w;
-}
-void set_current_worker(Worker* w) noexcept { tls_worker = w; }
 
 Fiber* current_fiber() noexcept {
   Worker* w = current_worker();
@@ -114,8 +117,8 @@ void Worker::push_remote(Fiber* f) noexcept {
 namespace {
 
 // Queues a runnable fiber on its home. to_tail: behind everything already
-// queued there (yield), instead of next.
-void make_runnable(Fiber* f, bool to_tail) noexcept {
+// queued there (yield), instead of next. Inline: ready() is on the wake path.
+__attribute__((always_inline)) inline void make_runnable(Fiber* f, bool to_tail) noexcept {
   Worker* self = current_worker();
   if (Locker* l = f->locker.load(std::memory_order_acquire)) {
     Worker* home = &l->worker;
@@ -146,10 +149,10 @@ void ready(Fiber* f) noexcept {
 
 void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
   const bool finishing = after.kind == AfterSwitch::finish;
-  Fiber* next = pick_local();
+  Fiber* next = pick_next();
   pending = after;
   pending.prev = self;
-  switches.fetch_add(1, std::memory_order_relaxed);
+  count_switch();
   ctx::transfer_t t;
   if (next) {
     current = next;
@@ -175,7 +178,7 @@ void Worker::run_fiber(Fiber* f) noexcept {
   trace::on_run(f->id);
   f->worker.store(this, std::memory_order_relaxed);
   f->wait.set_reason(WaitReason::running, coarse_now_ns());
-  switches.fetch_add(1, std::memory_order_relaxed);
+  count_switch();
   san_before_switch(sched_san, f->san, false);
   ctx::transfer_t t = ctx::jump_fcontext(f->ctx, nullptr);
   san_after_switch(sched_san);
@@ -185,17 +188,8 @@ void Worker::run_fiber(Fiber* f) noexcept {
 void finish_fiber(Fiber* f) noexcept;  // fiber.cpp
 void arm_timer(Waiter* w, Clock::time_point deadline) noexcept;
 
-void Worker::after_switch(ctx::transfer_t t) noexcept {
-  AfterSwitch a = pending;
-  if (a.prev) {
-    a.prev->ctx = t.fctx;
-  } else {
-    sched_ctx = t.fctx;
-  }
-  // A stack capture's signal handler takes a non-empty `pending` to mean
-  // "a context is not saved yet": clear it only once it is.
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  pending = AfterSwitch{};
+// The rest of after_switch() (scheduler.h): `a` was taken out of `pending`.
+void Worker::after_switch_slow(const AfterSwitch& a) noexcept {
   switch (a.kind) {
     case AfterSwitch::none:
       break;
@@ -291,6 +285,7 @@ void unregister_idle(Runtime* rt, Worker* w) {
 void pool_loop(Worker* w) {
   Runtime* rt = runtime();
   const std::int64_t spin = idle_spin_ns();
+  SpinBudget budget(spin);  // adapts as the parkers' do (thread_parker.h)
   while (!rt->stopping.load(std::memory_order_acquire)) {
     if (Fiber* f = find_pool_work(w)) {
       w->run_fiber(f);
@@ -299,14 +294,16 @@ void pool_loop(Worker* w) {
     // One spinner at a time: it catches a reply that is about to arrive.
     if (spin > 0 && rt->nspinning.fetch_add(1, std::memory_order_acq_rel) == 0) {
       Fiber* found = nullptr;
-      const std::int64_t until = now_ns() + spin;
+      const std::int64_t until = now_ns() + budget.ns();
       for (unsigned i = 0; !found; ++i) {
         found = find_pool_work(w);
         if (found || ((i & 15) == 15 && now_ns() >= until)) break;
         cpu_relax();
       }
       rt->nspinning.fetch_sub(1, std::memory_order_acq_rel);
+      if (!found) budget.missed();
       if (found) {
+        budget.caught();
         // More work waiting than this thread can take: let another one look.
         // (Not otherwise: a woken thread that finds nothing spins on a CPU
         // the request/reply partner needs, on a 2-CPU machine above all.)

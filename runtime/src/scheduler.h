@@ -26,6 +26,10 @@ namespace tether::detail {
 
 struct Locker;
 
+// After this many consecutive runnext picks the queue goes first, so two
+// fibers handing work back and forth cannot starve the others.
+inline constexpr unsigned kRunnextLimit = 61;
+
 // FIFO of runnable fibers linked through Fiber::next_ready.
 class FiberQueue {
  public:
@@ -91,9 +95,19 @@ struct Worker {
   std::atomic<bool> idle{false};
   std::atomic<bool> in_syscall{false};
   std::atomic<std::int64_t> syscall_since_ns{0};
-  std::atomic<std::uint64_t> switches{0};  // progress counter, for the stall watchdog
+  // Progress counter, for the stall watchdog. Only the worker's own thread
+  // writes it: a plain load and store, not a locked read-modify-write (which
+  // costs ~5 ns, twice per request/reply).
+  std::atomic<std::uint64_t> switches{0};
+  void count_switch() noexcept {
+    switches.store(switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 
-  // Scheduling.
+  // Scheduling. pick_next() and after_switch() are inline (below): switch_out()
+  // is one function with them. (switch_out() itself stays out of line: inlined
+  // into block(), TraceWriter.RecordsEveryKindOfEvent lost a park's stack
+  // frames in 2-5 of 10 runs, a symbolization issue not understood yet.)
+  Fiber* pick_next() noexcept;  // pick_local(), with a locker thread's runnext inline
   Fiber* pick_local() noexcept;
   void push_local(Fiber* f) noexcept;    // from this worker's own thread
   void push_remote(Fiber* f) noexcept;   // from any other thread
@@ -101,14 +115,78 @@ struct Worker {
   void switch_out(Fiber* self, const AfterSwitch& after) noexcept;
   void run_fiber(Fiber* f) noexcept;
   void after_switch(ctx::transfer_t t) noexcept;
+  void after_switch_slow(const AfterSwitch& a) noexcept;
   void loop();  // the thread's scheduler loop
 };
 
-// The calling thread's worker, or nullptr. Never cached across a switch: a
-// pool fiber may resume on another thread (the accessor is not inlinable so
-// the compiler cannot keep a stale thread-local address).
+// The calling thread's worker, or nullptr. Read afresh on every call, never
+// cached across a switch: a pool fiber may resume on another thread, and a
+// compiler may keep a thread-local's address (computed once per function)
+// across the switch. On x86-64 an asm statement reads it through %fs each
+// time (what initial-exec TLS compiles to, but opaque to the optimizer and a
+// compiler barrier); elsewhere the accessor is an out-of-line call.
+#if defined(__x86_64__) && defined(__GNUC__)
+extern __thread Worker* tls_current_worker __asm__("tether_tls_current_worker")
+    __attribute__((tls_model("initial-exec")));
+inline Worker* current_worker() noexcept {
+  Worker* w;
+  asm volatile(
+      "movq tether_tls_current_worker@gottpoff(%%rip), %0\n\t"
+      "movq %%fs:(%0), %0"
+      : "=r"(w)
+      :
+      : "memory");
+  return w;
+}
+#else
 Worker* current_worker() noexcept;
+#endif
 void set_current_worker(Worker* w) noexcept;
+
+// ---- The switch path, inline (an out-of-line call costs its saved
+// registers: ~20 instructions, several times per request/reply). ----
+
+__attribute__((always_inline)) inline Fiber* Worker::pick_next() noexcept {
+  // Only a locker's own thread touches its runnext (remote pushes queue).
+  if (kind == locker_thread && runnext_streak + 1 < kRunnextLimit) {
+    if (Fiber* f = runnext.load(std::memory_order_relaxed)) {
+      ++runnext_streak;
+      runnext.store(nullptr, std::memory_order_relaxed);
+      return f;
+    }
+  }
+  return pick_local();
+}
+
+// Runs on the context we switched to: saves the context we left and does
+// what it asked for (`pending`).
+__attribute__((always_inline)) inline void Worker::after_switch(ctx::transfer_t t) noexcept {
+  Fiber* const prev = pending.prev;
+  if (prev) {
+    prev->ctx = t.fctx;
+  } else {
+    sched_ctx = t.fctx;
+  }
+  // A stack capture's signal handler takes a non-empty `pending` (kind or
+  // prev set) to mean "a context is not saved yet": clear it only once it is.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (pending.kind == AfterSwitch::park && pending.deadline == nullptr) {
+    // The common case, a fiber parked on an object: release its locks.
+    SpinLock* const* locks = pending.locks;
+    const std::size_t n = pending.nlocks;
+    pending.kind = AfterSwitch::none;
+    pending.prev = nullptr;
+    if (n == 1) {
+      locks[0]->unlock();
+    } else {
+      for (std::size_t i = 0; i < n; ++i) locks[i]->unlock();
+    }
+    return;
+  }
+  const AfterSwitch a = pending;
+  pending = AfterSwitch{};
+  if (a.kind != AfterSwitch::none) after_switch_slow(a);
+}
 
 // Creates a fiber (not yet runnable).
 Fiber* create_fiber(Task fn, std::string name, std::size_t stack_size,

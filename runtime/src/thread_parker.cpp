@@ -29,16 +29,23 @@ void refresh_coarse_clock() noexcept {
 }
 
 bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept {
-  // Fast path and spin: consume a permit that is (or soon becomes) there.
+  // Fast path: a permit is there already.
+  int s = kNotified;
+  if (state_.compare_exchange_strong(s, kEmpty, std::memory_order_acquire)) return true;
+  // Spin: consume a permit that soon becomes there.
   if (spin_ns > 0) {
-    const std::int64_t until = now_ns() + spin_ns;
+    if (spin_.max_ns() != spin_ns) spin_ = SpinBudget(spin_ns);
+    const std::int64_t until = now_ns() + spin_.ns();
     for (unsigned i = 0;; ++i) {
-      int s = state_.load(std::memory_order_acquire);
-      if (s == kNotified && state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire))
+      s = state_.load(std::memory_order_acquire);
+      if (s == kNotified && state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire)) {
+        spin_.caught();
         return true;
+      }
       cpu_relax();
-      if ((i & 63) == 63 && now_ns() >= until) break;
+      if ((i & 15) == 15 && now_ns() >= until) break;
     }
+    spin_.missed();
   }
   const std::int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
   for (;;) {

@@ -3,18 +3,50 @@
 // A binary permit on a futex, like Go's note: unpark() before park() makes
 // the next park() return at once. park() first spins for a short while
 // (cross-CPU wake-ups cost ~50 us on this class of machine, a spin that
-// catches the reply costs a few hundred ns), then sleeps in the kernel.
+// catches the reply costs a few hundred ns), then sleeps in the kernel. How
+// long it spins adapts to whether spinning pays off (SpinBudget).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
 namespace tether::detail {
 
+// How long a thread spins for a wake-up before it sleeps, adapted to whether
+// spinning pays off right now.
+//
+// A spin catches a wake-up only if the waker runs on another CPU meanwhile.
+// When the machine is loaded, or the kernel has put both partners of a
+// request/reply on one CPU, every spin runs out and only delays the very
+// partner it waits for: two threads sharing a CPU each wait out the other's
+// window (~29 us per round trip with 10 us windows, where two plain sleeps
+// and wake-ups cost a few us). So a spin that runs out cuts the next one to
+// a quarter, down to a floor that still probes (kFloorNs), and a spin that
+// catches its wake-up doubles it, up to the maximum (TETHER_SPIN_US). glibc's
+// adaptive mutexes do much the same: spin about as long as recent waits
+// needed. Owned by one thread: plain fields.
+class SpinBudget {
+ public:
+  static constexpr std::int64_t kFloorNs = 500;
+
+  explicit SpinBudget(std::int64_t max_ns = 0) noexcept : max_(max_ns), ns_(max_ns) {}
+  std::int64_t ns() const noexcept { return ns_; }
+  std::int64_t max_ns() const noexcept { return max_; }
+  void caught() noexcept { ns_ = std::min(max_, std::max(ns_ * 2, floor())); }
+  void missed() noexcept { ns_ = std::max(floor(), ns_ / 4); }
+
+ private:
+  std::int64_t floor() const noexcept { return std::min(max_, kFloorNs); }
+  std::int64_t max_;
+  std::int64_t ns_;
+};
+
 class ThreadParker {
  public:
-  // Waits for a permit. spin_ns: how long to spin before sleeping.
-  // timeout_ns < 0: no timeout. Returns false on timeout.
+  // Waits for a permit. spin_ns: the most to spin before sleeping (the
+  // parker's SpinBudget decides how much of it). timeout_ns < 0: no
+  // timeout. Returns false on timeout. Only the owning thread parks.
   bool park(std::int64_t spin_ns, std::int64_t timeout_ns = -1) noexcept;
   void unpark() noexcept;
   // Whether the thread is asleep in the kernel right now (for statistics/tests).
@@ -26,6 +58,7 @@ class ThreadParker {
  private:
   static constexpr int kEmpty = 0, kNotified = 1, kSleeping = -1;
   std::atomic<int> state_{kEmpty};
+  SpinBudget spin_;  // the parking thread's own
 };
 
 // Monotonic clock in nanoseconds.

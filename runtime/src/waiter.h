@@ -46,6 +46,9 @@ struct Waiter {
   std::atomic<std::uint32_t>* claim = &own_claim;  // select: shared by all its cases
   std::atomic<bool> woken{false};
   bool timed_out = false;           // set when the deadline, not a waker, claimed w
+  // Only wakers holding the object's lock ever claim w (no select, no
+  // deadline): try_claim() needs no atomic read-modify-write then.
+  bool exclusive = false;
 
   // Intrusive WaitQueue links.
   Waiter* prev = nullptr;
@@ -60,6 +63,11 @@ struct Waiter {
 
   // Exactly one waker (or the timeout) wins; the others must leave w alone.
   bool try_claim() noexcept {
+    if (exclusive) {
+      if (own_claim.load(std::memory_order_relaxed) != 0) return false;
+      own_claim.store(1, std::memory_order_relaxed);
+      return true;
+    }
     std::uint32_t expected = 0;
     return claim->compare_exchange_strong(expected, 1, std::memory_order_acq_rel);
   }

@@ -8,8 +8,8 @@
 // and walk it. Anything else escapes and libFuzzer reports it.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 
 #include "tether/graph/snapshot_reader.h"

@@ -34,9 +34,13 @@ namespace {
 volatile std::uintptr_t g_bad_address = 16;  // not null (UBSan), but unmapped
 volatile int g_sink = 0;
 
-[[gnu::noinline]] void segv_in_user_code() { *reinterpret_cast<volatile int*>(g_bad_address) = 1; }
+[[gnu::noinline]] void segv_in_user_code() {
+  *reinterpret_cast<volatile int*>(g_bad_address) = 1;
+}
 
-[[gnu::noinline]] void throw_in_user_code() { throw std::runtime_error("boom"); }
+[[gnu::noinline]] void throw_in_user_code() {
+  throw std::runtime_error("boom");
+}
 
 [[gnu::noinline]] int recurse_in_user_code(int depth) {
   volatile char pad[512];

@@ -206,9 +206,9 @@ void pipe_io(std::mt19937& rng) {
     std::vector<char> buf(1 + rng() % 4096, 'x');
     long left = n;
     while (left > 0) {
-      const ssize_t w = tether::sys::write(fds[1], buf.data(),
-                                           static_cast<std::size_t>(std::min<long>(
-                                               left, static_cast<long>(buf.size()))));
+      const ssize_t w = tether::sys::write(
+          fds[1], buf.data(),
+          static_cast<std::size_t>(std::min<long>(left, static_cast<long>(buf.size()))));
       if (w <= 0) fail("pipe write");
       left -= w;
     }
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
   return tether::run([&] {
     std::mt19937 rng(seed);
     void (*const scenarios[])(std::mt19937&) = {pipeline, fan_in,  worker_pool, locks,
-                                                 locker,   pipe_io, timers};
+                                                locker,   pipe_io, timers};
     const auto start = std::chrono::steady_clock::now();
     long rounds = 0;
     while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
