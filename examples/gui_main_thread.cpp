@@ -52,7 +52,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "tether/tether.h"
@@ -65,14 +64,12 @@ int current_tid() {
   return static_cast<int>(::syscall(SYS_gettid));
 }
 
-struct Click {
-  std::string button;
+// What the toolkit's event queue carries.
+struct Event {
+  enum Kind { click, clipboard_request, quit } kind = quit;
+  std::string button;  // click
+  int reply_fd = -1;   // clipboard_request: where the selection's owner writes the text
 };
-struct ClipboardRequest {
-  int reply_fd;  // where the selection's owner writes the text
-};
-struct Quit {};
-using Event = std::variant<Click, ClipboardRequest, Quit>;
 
 // A toy GUI toolkit with thread affinity. Only post() may be called from any
 // thread (like PostMessage or g_idle_add); everything else must run on the
@@ -118,7 +115,7 @@ class Toy {
       std::perror("pipe");
       std::exit(1);
     }
-    post(ClipboardRequest{fds[1]});
+    post({Event::clipboard_request, {}, fds[1]});
     return fds[0];
   }
   void answer_clipboard(int fd, const std::string& text) {
@@ -217,20 +214,20 @@ int app(bool broken) {
   tether::go(
       [&] {
         tether::sleep_for(5ms);
-        toy.post(Click{"paste"});
+        toy.post({Event::click, "paste", -1});
         downloads.wait();
         pasted.recv();
-        toy.post(Quit{});
+        toy.post({Event::quit, {}, -1});
       },
       {.name = "user"});
 
   // The event loop. Everything it calls runs on the main thread.
   std::string clipboard = "hello from the clipboard";
   for (Event& e : toy.events()) {
-    if (std::holds_alternative<Quit>(e)) break;
-    if (auto* c = std::get_if<ClipboardRequest>(&e)) {
-      toy.answer_clipboard(c->reply_fd, clipboard);
-    } else if (std::get<Click>(e).button == "paste") {
+    if (e.kind == Event::quit) break;
+    if (e.kind == Event::clipboard_request) {
+      toy.answer_clipboard(e.reply_fd, clipboard);
+    } else if (e.button == "paste") {
       ui.go([&toy, ui, editor, broken, pasted] { paste(toy, ui, editor, broken, pasted); },
             {.name = "paste"});
     }
