@@ -2,13 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
 
 #include "deadlock_detector.h"
+#include "lock_order.h"
 #include "tether/chan.h"
 #include "tether/fiber.h"
+#include "tether/mutex.h"
+#include "tether/rw_mutex.h"
 #include "tether/runtime.h"
 #include "tether/sys.h"
 #include "tether/thread_locker.h"
@@ -168,5 +172,163 @@ TEST_F(Detector, SnapshotJsonNamesEveryNode) {
     EXPECT_NE(json.find("\"state\":\"chan receive\""), std::string::npos);
     c.send(1);
     r.join();
+  });
+}
+
+// ---- lock-order inversions (lock_order.h) ----
+
+class LockOrder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TETHER_DETECT_MS", "0", 1);
+    setenv("TETHER_LOCK_ORDER", "1", 1);
+  }
+  void TearDown() override {
+    unsetenv("TETHER_DETECT_MS");
+    unsetenv("TETHER_LOCK_ORDER");
+  }
+  static std::size_t inversions() { return tether::detail::lock_order_inversions(); }
+  // Runs fn in a fiber of its own and waits for it.
+  template <class F>
+  static void in_fiber(F fn) {
+    tether::go(std::move(fn)).join();
+  }
+};
+
+TEST_F(LockOrder, ABThenBAIsReportedOnceWithoutHanging) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    in_fiber([&] {
+      std::scoped_lock l(a);
+      std::scoped_lock m(b);
+    });
+    EXPECT_EQ(inversions(), before);
+    for (int i = 0; i < 3; ++i) {  // the same inversion again: one report
+      in_fiber([&] {
+        std::scoped_lock l(b);
+        std::scoped_lock m(a);
+      });
+    }
+    EXPECT_EQ(inversions(), before + 1);
+  });
+}
+
+TEST_F(LockOrder, OneConsistentOrderIsSilent) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b"), c("c");
+    in_fiber([&] {
+      std::scoped_lock l(a);
+      std::scoped_lock m(b);
+      std::scoped_lock n(c);
+    });
+    in_fiber([&] {
+      std::scoped_lock l(a);
+      std::scoped_lock n(c);
+    });
+    in_fiber([&] {
+      std::scoped_lock m(b);
+      std::scoped_lock n(c);
+    });
+    EXPECT_EQ(inversions(), before);
+  });
+}
+
+TEST_F(LockOrder, ThreeLockCycleAcrossThreeFibers) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b"), c("c");
+    in_fiber([&] { std::scoped_lock l(a), m(b); });
+    in_fiber([&] { std::scoped_lock l(b), m(c); });
+    EXPECT_EQ(inversions(), before);
+    in_fiber([&] { std::scoped_lock l(c), m(a); });  // c => a closes a => b => c
+    EXPECT_EQ(inversions(), before + 1);
+  });
+}
+
+TEST_F(LockOrder, ReadLocksOrderToo) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::RWMutex config("config");
+    tether::Mutex m("m");
+    in_fiber([&] {
+      config.rlock();
+      m.lock();
+      m.unlock();
+      config.runlock();
+    });
+    in_fiber([&] {
+      m.lock();
+      config.lock();  // m => config (write), config (read) => m elsewhere
+      config.unlock();
+      m.unlock();
+    });
+    EXPECT_EQ(inversions(), before + 1);
+  });
+}
+
+TEST_F(LockOrder, CallRunsUnderTheCallersLocks) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    auto gl = tether::ThreadLocker::make("gl");
+    auto keep = gl.go([] { tether::sleep_for(200ms); });  // keeps gl alive
+    in_fiber([&] {
+      std::scoped_lock l(a);
+      gl.call([&] { std::scoped_lock m(b); });  // a => b, through the call
+    });
+    EXPECT_EQ(inversions(), before);
+    in_fiber([&] { std::scoped_lock m(b), l(a); });
+    EXPECT_EQ(inversions(), before + 1);
+    keep.join();
+  });
+}
+
+TEST_F(LockOrder, UnlockedByAnotherFiberIsNoLongerHeld) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    tether::Chan<int> handed(0, "handed");
+    auto x = tether::go([&] {
+      a.lock();
+      handed.send(1);  // y unlocks a for us (Go allows it)
+      handed.recv();
+      std::scoped_lock m(b);  // a is not held any more: no a => b
+    });
+    auto y = tether::go([&] {
+      handed.recv();
+      a.unlock();
+      handed.send(2);
+    });
+    x.join();
+    y.join();
+    in_fiber([&] { std::scoped_lock m(b), l(a); });  // b => a: no inversion
+    EXPECT_EQ(inversions(), before);
+  });
+}
+
+TEST_F(LockOrder, ADestroyedLockForgetsItsOrder) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a");
+    {
+      tether::Mutex b("b");
+      in_fiber([&] { std::scoped_lock l(a), m(b); });
+    }
+    tether::Mutex c("c");  // may even reuse b's address: ids differ
+    in_fiber([&] { std::scoped_lock m(c), l(a); });
+    EXPECT_EQ(inversions(), before);
+  });
+}
+
+TEST_F(LockOrder, OffWithTetherLockOrder0) {
+  setenv("TETHER_LOCK_ORDER", "0", 1);
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    in_fiber([&] { std::scoped_lock l(a), m(b); });
+    in_fiber([&] { std::scoped_lock m(b), l(a); });
+    EXPECT_EQ(inversions(), before);
   });
 }
