@@ -67,6 +67,17 @@ std::shared_ptr<Locker> Locker::start(std::string name, bool os_private,
   Locker* lp = l.get();
   {
     std::lock_guard lk(rt->lockers_mu);
+    // Reap lockers whose threads have exited: an exited thread keeps its
+    // stack until joined, so a program that makes lockers over and over
+    // would run out of memory and threads (scripts/soak.sh found it). The
+    // shutdown count in run_main compares threads_exited with the lockers
+    // still listed: a reaped one leaves both.
+    std::erase_if(rt->lockers, [rt](const std::shared_ptr<Locker>& old) {
+      if (!old->exited.load(std::memory_order_acquire) || !old->thread.joinable()) return false;
+      old->thread.join();
+      rt->threads_exited.fetch_sub(1, std::memory_order_acq_rel);
+      return true;
+    });
     rt->lockers.push_back(l);
   }
   lp->thread = std::thread([rt, lp] {
