@@ -45,7 +45,9 @@ struct ThreadExit {
       append(Rec::thread_exit);
     }
     end_thread_buffer(t);
-    t.dead = true;
+    t.dead = true;  // nothing below records again: the site cache can go
+    delete[] t.sites;
+    t.sites = nullptr;
   }
 };
 

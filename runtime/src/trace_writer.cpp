@@ -65,6 +65,9 @@ struct Session {
   TraceBuffer* free_list = nullptr;
   std::size_t nbuffers = 0;
   std::atomic<ThreadTrace*> threads{nullptr};
+  // Earlier sessions' threads: kept (a thread may still hold a pointer to
+  // its old entry for an instant), never walked again.
+  std::vector<ThreadTrace*> retired;
 
   std::atomic<std::uint32_t> wake{0};
   std::atomic<std::uint32_t> flush_req{0};
@@ -427,7 +430,7 @@ bool start_session(const std::string& path) {
     release_buffer(b);
     b = n;
   }
-  s.threads.store(nullptr, std::memory_order_relaxed);
+  for (ThreadTrace* tt = s.threads.exchange(nullptr); tt; tt = tt->next) s.retired.push_back(tt);
   while (s.nbuffers < kInitialBuffers) {
     auto* b = new (std::nothrow) TraceBuffer;
     if (!b) break;
