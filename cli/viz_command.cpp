@@ -76,7 +76,8 @@ int draw_trace(const VizOptions& o, viz::Format format, const viz::DotOptions& o
 #else
   (void)format;
   (void)options;
-  std::cerr << "tether viz: " << o.input << ": a trace; this tether was built without the trace "
+  std::cerr << "tether viz: " << o.input
+            << ": a trace; this tether was built without the trace "
                "analyzer\n";
   return 2;
 #endif
@@ -111,7 +112,8 @@ int run_viz(const VizOptions& o) {
 void add_viz_command(CLI::App& app, CommandResult& result) {
   auto options = std::make_shared<VizOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "viz", "Draw a wait-for graph (a snapshot, or a trace at a time) as SVG, PNG or Graphviz DOT");
+      "viz",
+      "Draw a wait-for graph (a snapshot, or a trace at a time) as SVG, PNG or Graphviz DOT");
   cmd->add_option("snapshot", options->input,
                   "snapshot JSON file (docs/snapshot-format.md) or trace (docs/trace-format.md)")
       ->required();

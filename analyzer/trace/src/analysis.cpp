@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -34,11 +35,16 @@ std::optional<std::int64_t> parse_time(std::string_view s) noexcept {
   const std::string num(s.substr(0, n));
   const std::string_view unit = s.substr(n);
   double scale = 1;
-  if (unit.empty() || unit == "ns") scale = 1;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "s") scale = 1e9;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "s")
+    scale = 1e9;
+  else
+    return std::nullopt;
   if (num.find('.') == std::string::npos && scale == 1) {
     errno = 0;
     char* end = nullptr;
@@ -110,11 +116,13 @@ FiberInfo fiber_info(const td::WaitGraph& g, std::uint64_t id) {
     fi.object = td::object_node_id(*o);
   }
   fi.since_ns = f->since_ns;
-  fi.site = SourceSite{f->site.function_name(), f->site.file_name(), static_cast<int>(f->site.line())};
+  fi.site =
+      SourceSite{f->site.function_name(), f->site.file_name(), static_cast<int>(f->site.line())};
   fi.created_at = SourceSite{f->created_at.function_name(), f->created_at.file_name(),
                              static_cast<int>(f->created_at.line())};
   fi.locked_to = f->locked_to;
-  for (const td::StackFrame& s : f->stack) fi.stack.push_back(Frame{s.function, s.file, s.line, s.pc});
+  for (const td::StackFrame& s : f->stack)
+    fi.stack.push_back(Frame{s.function, s.file, s.line, s.pc});
   return fi;
 }
 
@@ -176,7 +184,8 @@ std::string object_label(const State& s, const Tables& t, std::uint64_t id) {
   if (!o) return fmt::format("lock {}", id);
   const std::string& name = t.str(o->name);
   const std::string_view kind = td::to_string(o->kind);
-  return name.empty() ? fmt::format("{} {}", kind, id) : fmt::format("{} {} \"{}\"", kind, id, name);
+  return name.empty() ? fmt::format("{} {}", kind, id)
+                      : fmt::format("{} {} \"{}\"", kind, id, name);
 }
 
 std::string site_text(const SourceSite& s) {
@@ -187,7 +196,8 @@ std::string site_text(const SourceSite& s) {
 std::string stack_text(const std::vector<Frame>& frames, const char* indent) {
   std::string out;
   for (const Frame& fr : frames)
-    out += fmt::format("\n{}{}  {}:{}", indent, fr.function.empty() ? "?" : fr.function, fr.file, fr.line);
+    out += fmt::format("\n{}{}  {}:{}", indent, fr.function.empty() ? "?" : fr.function, fr.file,
+                       fr.line);
   return out;
 }
 
@@ -218,18 +228,21 @@ Finding lock_order_finding(const State& s, const Tables& t,
     f.fibers.push_back(std::move(fi));
   }
   f.message = "potential deadlock: lock-order inversion: " + chain;
-  f.text = "tether: potential deadlock: lock-order inversion\n  Cycle in lock order graph: " + chain;
+  f.text =
+      "tether: potential deadlock: lock-order inversion\n  Cycle in lock order graph: " + chain;
   for (const LockOrderEdge& e : cycle) {
     const FiberState* fs = s.fiber(e.fiber);
-    const std::string who = fs && fs->name ? fmt::format("fiber {} \"{}\"", e.fiber, t.str(fs->name))
-                                           : fmt::format("fiber {}", e.fiber);
+    const std::string who = fs && fs->name
+                                ? fmt::format("fiber {} \"{}\"", e.fiber, t.str(fs->name))
+                                : fmt::format("fiber {}", e.fiber);
     f.text += fmt::format("\n  {} acquired at {} while holding {} (acquired at {}) by {}",
                           object_label(s, t, e.acquired), site_text(e.acquired_site),
                           object_label(s, t, e.held), site_text(e.held_site), who);
     if (!e.acquired_stack.empty()) f.text += stack_text(e.acquired_stack, "      ");
   }
-  f.explanation = "the locks are taken in opposite orders by different code paths; run at the "
-                  "wrong moment, each side holds one and waits for the other";
+  f.explanation =
+      "the locks are taken in opposite orders by different code paths; run at the "
+      "wrong moment, each side holds one and waits for the other";
   f.location = cycle.front().acquired_site;
   return f;
 }
@@ -357,11 +370,12 @@ AnalysisResult Analyzer::finish() {
                               d.fibers.size(), d.fibers.size() == 1 ? "" : "s");
       f.text = "tether: " + f.message + ":";
       for (const FiberInfo& fi : f.fibers) {
-        f.text += fmt::format("\n  {} [{}]{} at {}, created at {}",
-                              td::describe_node(end_graph, td::node_id("fiber", fi.id)), fi.state,
-                              fi.object.empty() ? std::string()
-                                                : " waits for " + td::describe_node(end_graph, fi.object),
-                              site_text(fi.site), site_text(fi.created_at));
+        f.text +=
+            fmt::format("\n  {} [{}]{} at {}, created at {}",
+                        td::describe_node(end_graph, td::node_id("fiber", fi.id)), fi.state,
+                        fi.object.empty() ? std::string()
+                                          : " waits for " + td::describe_node(end_graph, fi.object),
+                        site_text(fi.site), site_text(fi.created_at));
       }
       findings.push_back(std::move(f));
     }
@@ -381,10 +395,11 @@ AnalysisResult Analyzer::finish() {
     f.fibers.push_back(std::move(fi));
     f.threads.push_back(ThreadInfo{o.thread, o.thread_name});
     f.nodes.push_back(td::node_id("thread", o.thread));
-    f.message = fmt::format("stall: fiber {} held thread \"{}\" {} for {} ms while up to {} fiber{} "
-                            "waited to run there",
-                            o.fiber, o.thread_name, o.what == "running without yielding" ? o.what : "in " + o.what,
-                            o.duration_ns / 1'000'000, o.waiting, o.waiting == 1 ? "" : "s");
+    f.message = fmt::format(
+        "stall: fiber {} held thread \"{}\" {} for {} ms while up to {} fiber{} "
+        "waited to run there",
+        o.fiber, o.thread_name, o.what == "running without yielding" ? o.what : "in " + o.what,
+        o.duration_ns / 1'000'000, o.waiting, o.waiting == 1 ? "" : "s");
     f.text = "tether: " + f.message;
     f.explanation = "a shared thread is held while other fibers wait for it";
     f.location = o.site;

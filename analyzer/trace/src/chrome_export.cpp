@@ -18,7 +18,9 @@ std::string us(std::int64_t d) {
   if (d < 0) d = 0;
   return fmt::format("{}.{:03}", d / 1000, d % 1000);
 }
-std::string ts(std::int64_t ns, std::int64_t start) { return us(ns - start); }
+std::string ts(std::int64_t ns, std::int64_t start) {
+  return us(ns - start);
+}
 
 class Writer {
  public:
@@ -74,13 +76,15 @@ class Writer {
   void flow_start(std::uint64_t id, std::uint64_t waker_pid, std::uint64_t waker, std::int64_t t) {
     event_sep();
     out += fmt::format(
-        "{{\"ph\":\"s\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}",
+        "{{\"ph\":\"s\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{"
+        "}}}",
         id, waker_pid, waker, ts(t, start_));
   }
   void flow_end(std::uint64_t id, std::uint64_t pid, std::uint64_t fiber, std::int64_t t) {
     event_sep();
     out += fmt::format(
-        "{{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{},\"pid\":{},\"tid\":{},"
+        "{{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{},\"pid\":{},"
+        "\"tid\":{},"
         "\"ts\":{}}}",
         id, pid, fiber, ts(t, start_));
   }
@@ -152,7 +156,8 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
     w.event_sep();
     w.out += "{\"ph\":\"i\",\"s\":\"g\",\"pid\":1,\"tid\":0,\"name\":";
     json_string(w.out, fd.kind + " (" + fd.pattern + ")");
-    w.out += fmt::format(",\"ts\":{},\"args\":{{\"message\":", ts(std::max(fd.time_ns, start), start));
+    w.out +=
+        fmt::format(",\"ts\":{},\"args\":{{\"message\":", ts(std::max(fd.time_ns, start), start));
     json_string(w.out, fd.message);
     w.out += "}}";
   }
@@ -169,17 +174,20 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
                           : fmt::format("thread {}", pid - 1000);
     }
     w.event_sep();
-    w.out += fmt::format("{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":", pid);
+    w.out += fmt::format(
+        "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":", pid);
     json_string(w.out, name);
     w.out += "}}";
   }
   for (const auto& [fiber, pid] : w.tracks()) {
     const FiberState* f = st.fiber(fiber);
-    const std::string name = f && f->name ? fmt::format("fiber {} \"{}\"", fiber, tables.str(f->name))
-                                          : fmt::format("fiber {}", fiber);
+    const std::string name = f && f->name
+                                 ? fmt::format("fiber {} \"{}\"", fiber, tables.str(f->name))
+                                 : fmt::format("fiber {}", fiber);
     w.event_sep();
-    w.out += fmt::format("{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":",
-                         pid, fiber);
+    w.out += fmt::format(
+        "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":", pid,
+        fiber);
     json_string(w.out, name);
     w.out += "}}";
   }

@@ -34,8 +34,8 @@ class LockOrder {
   };
   struct EdgeInfo {
     LockOrderEdge edge;
-    bool read_only = true;               // both ends were read locks every time
-    std::vector<std::uint64_t> gates;    // other locks held every time this order was taken
+    bool read_only = true;             // both ends were read locks every time
+    std::vector<std::uint64_t> gates;  // other locks held every time this order was taken
   };
   const Tables& t_;
   std::unordered_map<std::uint64_t, std::vector<Held>> held_;  // per fiber, in acquisition order

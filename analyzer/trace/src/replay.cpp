@@ -53,7 +53,9 @@ std::string clean(const std::string& s) {
 
 }  // namespace
 
-Tables::Tables() { intern(""); }
+Tables::Tables() {
+  intern("");
+}
 
 std::uint32_t Tables::intern(const std::string& raw) {
   if (auto hit = string_ix_.find(raw); hit != string_ix_.end()) return hit->second;  // common
@@ -135,11 +137,13 @@ void IdSet::add(std::uint64_t id) {
 namespace {
 
 bool parse_object_kind(const std::string& s, ObjectKind& out) {
-  static const std::pair<const char*, ObjectKind> kinds[] = {
-      {"chan", ObjectKind::chan},         {"mutex", ObjectKind::mutex},
-      {"rwmutex", ObjectKind::rwmutex},   {"cond_var", ObjectKind::cond_var},
-      {"wait_group", ObjectKind::wait_group}, {"once", ObjectKind::once},
-      {"locker", ObjectKind::locker}};
+  static const std::pair<const char*, ObjectKind> kinds[] = {{"chan", ObjectKind::chan},
+                                                             {"mutex", ObjectKind::mutex},
+                                                             {"rwmutex", ObjectKind::rwmutex},
+                                                             {"cond_var", ObjectKind::cond_var},
+                                                             {"wait_group", ObjectKind::wait_group},
+                                                             {"once", ObjectKind::once},
+                                                             {"locker", ObjectKind::locker}};
   for (auto& [name, k] : kinds) {
     if (s == name) {
       out = k;
@@ -503,15 +507,16 @@ tether::detail::WaitGraph State::wait_graph(std::int64_t now) const {
         n.fd_watermark = a->second.watermark;
         n.fd_users.assign(a->second.users.begin(), a->second.users.end());
         auto b = fds_.find(peer);
-        if (b != fds_.end()) n.fd_users.insert(n.fd_users.end(), b->second.users.begin(),
-                                               b->second.users.end());
+        if (b != fds_.end())
+          n.fd_users.insert(n.fd_users.end(), b->second.users.begin(), b->second.users.end());
       } else if (peer >= 0) {
         n.peer_fd = peer;  // a peer we never saw created: unknown users
         n.fd_users.push_back(0);
       }
     }
     for (const Frame& fr : t_.stack(f.stack))
-      n.stack.push_back(StackFrame{fr.function, fr.file, fr.line, static_cast<std::uintptr_t>(fr.pc)});
+      n.stack.push_back(
+          StackFrame{fr.function, fr.file, fr.line, static_cast<std::uintptr_t>(fr.pc)});
     g.fibers.push_back(std::move(n));
   }
   for (const auto& [id, o] : objects_) {
@@ -547,7 +552,8 @@ tether::detail::WaitGraph State::wait_graph(std::int64_t now) const {
   for (const FiberNode& f : g.fibers) {
     if (!waits_on_object(f.reason) || !f.object_id) continue;
     if (const ObjectNode* o = g.object(f.object_id)) {
-      const_cast<ObjectNode*>(o)->state.waiting.emplace_back(f.id, f.reason == WaitReason::chan_send);
+      const_cast<ObjectNode*>(o)->state.waiting.emplace_back(f.id,
+                                                             f.reason == WaitReason::chan_send);
     }
   }
   build_edges(g);

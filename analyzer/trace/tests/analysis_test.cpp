@@ -71,7 +71,8 @@ TEST(TraceAnalysis, LockCycleIsFoundByTheRuntimesDetector) {
   ASSERT_EQ(dl.size(), 1u);
   EXPECT_EQ(dl[0]->pattern, "lock-cycle");
   EXPECT_EQ(ids(*dl[0]), (std::vector<std::uint64_t>{2, 3}));
-  EXPECT_NE(dl[0]->text.find("deadlock (lock cycle): fibers 2, 3 can never proceed"), std::string::npos)
+  EXPECT_NE(dl[0]->text.find("deadlock (lock cycle): fibers 2, 3 can never proceed"),
+            std::string::npos)
       << dl[0]->text;
   EXPECT_EQ(dl[0]->location.file, "/src/bank.cpp");
   ASSERT_EQ(dl[0]->objects.size(), 2u);
@@ -173,7 +174,8 @@ TEST(TraceAnalysis, FibersBlockedAtACleanEndAreLeaksNotDeadlocks) {
   ASSERT_EQ(leaks.size(), 1u);
   EXPECT_EQ(leaks[0]->pattern, "orphan-wait");
   EXPECT_EQ(ids(*leaks[0]), (std::vector<std::uint64_t>{2}));
-  EXPECT_NE(leaks[0]->text.find("\"listener\" [chan receive]"), std::string::npos) << leaks[0]->text;
+  EXPECT_NE(leaks[0]->text.find("\"listener\" [chan receive]"), std::string::npos)
+      << leaks[0]->text;
   EXPECT_TRUE(r.stats.clean_end);
 }
 
@@ -187,7 +189,7 @@ TEST(TraceAnalysis, AnUnparkOrderedBeforeItsParkStillWakes) {
   b.tick().run(2, 2);
   b.tick();
   b.send(2, 2, 20);
-  b.unpark(2, 1, 2);  // recorded by thread 2 ...
+  b.unpark(2, 1, 2);                           // recorded by thread 2 ...
   b.park(1, 1, WaitReason::chan_receive, 20);  // ... before thread 1's park, same time
   b.exit(2, 2);
   const AnalysisResult r = analyze(b.events);
@@ -248,8 +250,9 @@ TEST(TraceAnalysis, LockOrderInversionWithBothSites) {
   EXPECT_EQ(f.lock_edges[1].held_site.line, 20);
   EXPECT_EQ(f.lock_edges[1].acquired_site.line, 21);
   EXPECT_EQ(f.lock_edges[1].fiber, 3u);
-  EXPECT_NE(f.text.find("Cycle in lock order graph: mutex 10 \"a\" => mutex 11 \"b\" => mutex 10 \"a\""),
-            std::string::npos)
+  EXPECT_NE(
+      f.text.find("Cycle in lock order graph: mutex 10 \"a\" => mutex 11 \"b\" => mutex 10 \"a\""),
+      std::string::npos)
       << f.text;
 }
 
@@ -366,7 +369,7 @@ TEST(TraceAnalysis, OnlineFindingsAreKept) {
 
 TEST(TraceAnalysis, OddInputDoesNotThrow) {
   TraceBuilder b;
-  b.unpark(9, 77, 5);                    // unknown fiber, thread
+  b.unpark(9, 77, 5);                         // unknown fiber, thread
   b.park(9, 77, WaitReason::chan_send, 999);  // unknown object
   b.unlock(9, 78, 1234);
   b.syscall_exit(4, 0);
@@ -395,7 +398,9 @@ TEST(TraceAnalysis, NamesComeOutAsValidUtf8) {
   for (const ProfileEntry& e : r.profile.by_site) {
     if (e.frames.empty()) continue;
     seen = true;
-    EXPECT_EQ(e.frames[0].function, "f\xEF\xBF\xBD" "8?");
+    EXPECT_EQ(e.frames[0].function,
+              "f\xEF\xBF\xBD"
+              "8?");
     EXPECT_EQ(e.frames[0].file, "a\xc3\xa9.cpp");  // valid UTF-8 stays
   }
   EXPECT_TRUE(seen);

@@ -54,7 +54,8 @@ TEST(ChromeExport, StructureOpensInPerfetto) {
   const auto& events = doc["traceEvents"];
   ASSERT_TRUE(events.is_array());
 
-  std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> slices;  // track -> [ts, end]
+  std::map<std::pair<int, int>, std::vector<std::pair<double, double>>>
+      slices;  // track -> [ts, end]
   std::set<int> named_pids;
   std::set<std::pair<int, int>> named_tracks;
   std::map<long, int> flows;  // id -> s count - f count

@@ -47,10 +47,10 @@ namespace tether::trace {
 std::optional<std::int64_t> parse_time(std::string_view s) noexcept;
 
 struct AnalysisOptions {
-  std::optional<std::int64_t> at_ns;           // state/deadlocks/graph here; default: the end
-  std::size_t occupancy_top = 3;               // longest occupancies kept per shared thread
-  std::int64_t stall_ns = 1'000'000'000;       // occupancy this long with waiters: a stall (0: off)
-  bool leaks = true;                           // report fibers blocked at a clean end
+  std::optional<std::int64_t> at_ns;      // state/deadlocks/graph here; default: the end
+  std::size_t occupancy_top = 3;          // longest occupancies kept per shared thread
+  std::int64_t stall_ns = 1'000'000'000;  // occupancy this long with waiters: a stall (0: off)
+  bool leaks = true;                      // report fibers blocked at a clean end
 };
 
 struct SourceSite {
@@ -66,7 +66,7 @@ struct FiberInfo {
   std::string state;   // a WaitReason name ("chan receive", "mutex lock", ...)
   std::string object;  // "KIND:ID" of what it waits on, empty if none
   std::int64_t since_ns = 0;
-  SourceSite site;     // where it waits
+  SourceSite site;  // where it waits
   SourceSite created_at;
   std::uint64_t locked_to = 0;  // thread id, 0: none
   std::vector<Frame> stack;     // innermost first; may be empty
@@ -104,12 +104,12 @@ struct Finding {
   std::vector<FiberInfo> fibers;
   std::vector<ObjectInfo> objects;
   std::vector<ThreadInfo> threads;
-  std::vector<std::string> nodes;          // the cycle or chain ("fiber:2", "mutex:5", ...)
-  std::vector<LockOrderEdge> lock_edges;   // lock-order-inversion: the cycle, in order
-  std::string message;      // one line
-  std::string explanation;  // why nothing else can break it (deadlocks)
-  std::string text;         // the multi-line human report
-  SourceSite location;      // the primary site (SARIF's location)
+  std::vector<std::string> nodes;         // the cycle or chain ("fiber:2", "mutex:5", ...)
+  std::vector<LockOrderEdge> lock_edges;  // lock-order-inversion: the cycle, in order
+  std::string message;                    // one line
+  std::string explanation;                // why nothing else can break it (deadlocks)
+  std::string text;                       // the multi-line human report
+  SourceSite location;                    // the primary site (SARIF's location)
 };
 
 // A shared thread held by one fiber: a system call, or running without yielding.
@@ -151,9 +151,9 @@ struct TraceStats {
 
 struct AnalysisResult {
   TraceStats stats;
-  std::int64_t at_ns = 0;             // the time the state and the deadlocks describe
-  std::vector<Finding> findings;      // deadlocks first, then leaks, inversions, stalls, misuse
-  std::vector<Finding> online;        // `finding` events the runtime recorded (kind, pattern, fibers)
+  std::int64_t at_ns = 0;         // the time the state and the deadlocks describe
+  std::vector<Finding> findings;  // deadlocks first, then leaks, inversions, stalls, misuse
+  std::vector<Finding> online;    // `finding` events the runtime recorded (kind, pattern, fibers)
   std::vector<Occupancy> occupancies;  // per shared thread, longest first
   BlockingProfile profile;
   graph::Snapshot graph;  // the wait-for graph at at_ns, deadlocks marked (docs/snapshot-format.md)
