@@ -24,10 +24,12 @@
 #include <typeinfo>
 
 #include "fiber_impl.h"
+#include "findings_report.h"
 #include "runtime_state.h"
 #include "scheduler.h"
 #include "sync_object.h"
 #include "tether/dump.h"
+#include "tether/errors.h"
 #include "trace_writer.h"
 
 namespace tether::detail {
@@ -536,7 +538,36 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
 
 std::terminate_handler g_old_terminate = nullptr;
 
+// A misuse_error nobody caught ends the program: a finding of its own in the
+// JSON report (kind and pattern "misuse"), the message as its text. Not in
+// TETHER_REPORT_FILE: the program dies of SIGABRT, which `tether run` reports.
+void report_fatal_misuse() noexcept {
+  try {
+    std::exception_ptr e = std::current_exception();
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const misuse_error& m) {
+      ReportFiber f;
+      f.id = m.fiber_id();
+      if (Fiber* cur = current_fiber(); cur && cur->id == f.id) f.name = cur->name;
+      f.state = "running";
+      f.file = m.site().file_name() ? m.site().file_name() : "";
+      f.line = m.site().line();
+      std::vector<ReportFiber> fibers;
+      if (f.id != 0) fibers.push_back(std::move(f));
+      FindingsReport::instance().add(
+          "misuse", "misuse", fibers, {},
+          "a misuse_error nobody caught ended the program (on thread \"" + m.thread() + "\")",
+          m.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+}
+
 void terminate_handler() {
+  report_fatal_misuse();
   if (!runtime() || g_crash.fatal_dumped.exchange(true)) {
     if (g_old_terminate) g_old_terminate();
     std::abort();
