@@ -58,9 +58,15 @@ void write_loop(benchmark::State& state, Path path) {
   for (auto _ : state) {
     ssize_t r;
     switch (path) {
-      case kLibc: r = libc_write(fd, &byte, 1); break;
-      case kInterposed: r = write(fd, &byte, 1); break;
-      default: r = syscall(SYS_write, fd, &byte, 1); break;
+      case kLibc:
+        r = libc_write(fd, &byte, 1);
+        break;
+      case kInterposed:
+        r = write(fd, &byte, 1);
+        break;
+      default:
+        r = syscall(SYS_write, fd, &byte, 1);
+        break;
     }
     benchmark::DoNotOptimize(r);
   }

@@ -82,10 +82,10 @@ struct Real {
   }
 };
 
-#define TETHER_REAL(ret, name, params) \
-  Real<ret(*) params> real_##name { #name, nullptr }
-#define TETHER_REAL_V(ret, name, params, version) \
-  Real<ret(*) params> real_##name { #name, version }
+// clang-format off
+#define TETHER_REAL(ret, name, params) Real<ret(*) params> real_##name{#name, nullptr}
+#define TETHER_REAL_V(ret, name, params, version) Real<ret(*) params> real_##name{#name, version}
+// clang-format on
 
 TETHER_REAL(ssize_t, read, (int, void*, size_t));
 TETHER_REAL(ssize_t, write, (int, const void*, size_t));
@@ -136,33 +136,49 @@ class Record {
       : hooks_(g_hooks.load(std::memory_order_acquire)),
         token_(hooks_ ? hooks_->enter_call(call, fd, flags, arg) : nullptr) {}
   ~Record() {
-    if (token_) hooks_->exit_call(token_);
+    if (token_) hooks_->exit_call(token_, result_, result_ < 0 ? errno : 0);
   }
   Record(const Record&) = delete;
   Record& operator=(const Record&) = delete;
 
+  // Passes the real call's result through (the trace records it).
+  template <typename R>
+  R done(R r) noexcept {
+    result_ = static_cast<long>(r);
+    return r;
+  }
+
  private:
   const tether_preload_hooks* hooks_;
   void* token_;
+  long result_ = 0;
 };
 
 // glibc declares poll's array write-only (access attribute), so GCC warns on
 // reading the descriptor the caller put there; the caller did initialize it.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-inline int first_fd(const pollfd* fds, nfds_t n) { return n > 0 ? fds[0].fd : -1; }
+inline int first_fd(const pollfd* fds, nfds_t n) {
+  return n > 0 ? fds[0].fd : -1;
+}
 #pragma GCC diagnostic pop
 
-inline unsigned timed_if(bool timed) { return timed ? TETHER_PRELOAD_TIMED : 0u; }
+inline unsigned timed_if(bool timed) {
+  return timed ? TETHER_PRELOAD_TIMED : 0u;
+}
 
 // A timespec/timeval/ms timeout: <0 or null = forever, 0 = do not wait.
-inline bool zero(const timespec* t) { return t && t->tv_sec == 0 && t->tv_nsec == 0; }
-inline bool zero(const timeval* t) { return t && t->tv_sec == 0 && t->tv_usec == 0; }
+inline bool zero(const timespec* t) {
+  return t && t->tv_sec == 0 && t->tv_nsec == 0;
+}
+inline bool zero(const timeval* t) {
+  return t && t->tv_sec == 0 && t->tv_usec == 0;
+}
 
 // A direct system call, for the one case where the real function cannot be
 // found yet: dlsym itself called it while resolving.
-#define TETHER_CALL(name, sysno, ...)                                         \
-  (__builtin_expect(t_resolving, 0) ? syscall_raw(sysno, __VA_ARGS__)         \
+#define TETHER_CALL(name, sysno, ...)                                 \
+  (__builtin_expect(t_resolving, 0) ? syscall_raw(sysno, __VA_ARGS__) \
                                     : real_##name.get()(__VA_ARGS__))
 
 template <typename... A>
@@ -212,7 +228,8 @@ __attribute__((constructor(101))) void resolve_all() {
   (void)real_poll.get(), (void)real_ppoll.get(), (void)real_select.get(), (void)real_pselect.get();
   (void)real_epoll_wait.get(), (void)real_epoll_pwait.get();
   (void)real_nanosleep.get(), (void)real_clock_nanosleep.get(), (void)real_usleep.get();
-  (void)real_sleep.get(), (void)real_pthread_mutex_lock.get(), (void)real_pthread_mutex_trylock.get();
+  (void)real_sleep.get(), (void)real_pthread_mutex_lock.get(),
+      (void)real_pthread_mutex_trylock.get();
   (void)real_pthread_cond_wait.get(), (void)real_pthread_cond_timedwait.get();
   (void)real_pthread_join.get(), (void)real_sem_wait.get(), (void)real_flock.get();
   (void)real_fcntl.get(), (void)real_fcntl64.get(), (void)real_waitpid.get();
@@ -235,24 +252,24 @@ TETHER_PRELOAD_EXPORT int tether_preload_register(const tether_preload_hooks* ho
 
 TETHER_PRELOAD_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   Record r("read", fd);
-  return TETHER_CALL(read, SYS_read, fd, buf, n);
+  return r.done(TETHER_CALL(read, SYS_read, fd, buf, n));
 }
 TETHER_PRELOAD_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   Record r("write", fd);
-  return TETHER_CALL(write, SYS_write, fd, buf, n);
+  return r.done(TETHER_CALL(write, SYS_write, fd, buf, n));
 }
 TETHER_PRELOAD_EXPORT ssize_t readv(int fd, const iovec* iov, int n) {
   Record r("readv", fd);
-  return TETHER_CALL(readv, SYS_readv, fd, iov, n);
+  return r.done(TETHER_CALL(readv, SYS_readv, fd, iov, n));
 }
 TETHER_PRELOAD_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
   Record r("writev", fd);
-  return TETHER_CALL(writev, SYS_writev, fd, iov, n);
+  return r.done(TETHER_CALL(writev, SYS_writev, fd, iov, n));
 }
 TETHER_PRELOAD_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
   if (n > buflen) return real___read_chk.get()(fd, buf, n, buflen);  // glibc reports the overflow
   Record r("read", fd);
-  return TETHER_CALL(read, SYS_read, fd, buf, n);
+  return r.done(TETHER_CALL(read, SYS_read, fd, buf, n));
 }
 
 // ---- sockets ------------------------------------------------------------------
@@ -260,46 +277,46 @@ TETHER_PRELOAD_EXPORT ssize_t __read_chk(int fd, void* buf, size_t n, size_t buf
 TETHER_PRELOAD_EXPORT ssize_t recv(int fd, void* buf, size_t n, int flags) {
   if (flags & MSG_DONTWAIT) return real_recv.get()(fd, buf, n, flags);
   Record r("recv", fd);
-  return real_recv.get()(fd, buf, n, flags);
+  return r.done(real_recv.get()(fd, buf, n, flags));
 }
 TETHER_PRELOAD_EXPORT ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr,
                                        socklen_t* len) {
   if (flags & MSG_DONTWAIT) return real_recvfrom.get()(fd, buf, n, flags, addr, len);
   Record r("recvfrom", fd);
-  return real_recvfrom.get()(fd, buf, n, flags, addr, len);
+  return r.done(real_recvfrom.get()(fd, buf, n, flags, addr, len));
 }
 TETHER_PRELOAD_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   if (flags & MSG_DONTWAIT) return real_recvmsg.get()(fd, msg, flags);
   Record r("recvmsg", fd);
-  return real_recvmsg.get()(fd, msg, flags);
+  return r.done(real_recvmsg.get()(fd, msg, flags));
 }
 TETHER_PRELOAD_EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
   if (flags & MSG_DONTWAIT) return real_send.get()(fd, buf, n, flags);
   Record r("send", fd);
-  return real_send.get()(fd, buf, n, flags);
+  return r.done(real_send.get()(fd, buf, n, flags));
 }
 TETHER_PRELOAD_EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags,
                                      const sockaddr* addr, socklen_t len) {
   if (flags & MSG_DONTWAIT) return real_sendto.get()(fd, buf, n, flags, addr, len);
   Record r("sendto", fd);
-  return real_sendto.get()(fd, buf, n, flags, addr, len);
+  return r.done(real_sendto.get()(fd, buf, n, flags, addr, len));
 }
 TETHER_PRELOAD_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   if (flags & MSG_DONTWAIT) return real_sendmsg.get()(fd, msg, flags);
   Record r("sendmsg", fd);
-  return real_sendmsg.get()(fd, msg, flags);
+  return r.done(real_sendmsg.get()(fd, msg, flags));
 }
 TETHER_PRELOAD_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
   Record r("accept", fd);
-  return real_accept.get()(fd, addr, len);
+  return r.done(real_accept.get()(fd, addr, len));
 }
 TETHER_PRELOAD_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   Record r("accept4", fd);
-  return real_accept4.get()(fd, addr, len, flags);
+  return r.done(real_accept4.get()(fd, addr, len, flags));
 }
 TETHER_PRELOAD_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   Record r("connect", fd);
-  return real_connect.get()(fd, addr, len);
+  return r.done(real_connect.get()(fd, addr, len));
 }
 
 // ---- waiting for descriptors ---------------------------------------------------
@@ -307,55 +324,55 @@ TETHER_PRELOAD_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
 TETHER_PRELOAD_EXPORT int poll(pollfd* fds, nfds_t n, int timeout_ms) {
   if (timeout_ms == 0) return real_poll.get()(fds, n, timeout_ms);
   Record r("poll", first_fd(fds, n), timed_if(timeout_ms > 0));
-  return real_poll.get()(fds, n, timeout_ms);
+  return r.done(real_poll.get()(fds, n, timeout_ms));
 }
 TETHER_PRELOAD_EXPORT int ppoll(pollfd* fds, nfds_t n, const timespec* timeout,
                                 const sigset_t* mask) {
   if (zero(timeout)) return real_ppoll.get()(fds, n, timeout, mask);
   Record r("ppoll", first_fd(fds, n), timed_if(timeout != nullptr));
-  return real_ppoll.get()(fds, n, timeout, mask);
+  return r.done(real_ppoll.get()(fds, n, timeout, mask));
 }
 TETHER_PRELOAD_EXPORT int select(int n, fd_set* rd, fd_set* wr, fd_set* ex, timeval* timeout) {
   if (zero(timeout)) return real_select.get()(n, rd, wr, ex, timeout);
   Record r("select", -1, timed_if(timeout != nullptr));
-  return real_select.get()(n, rd, wr, ex, timeout);
+  return r.done(real_select.get()(n, rd, wr, ex, timeout));
 }
 TETHER_PRELOAD_EXPORT int pselect(int n, fd_set* rd, fd_set* wr, fd_set* ex,
                                   const timespec* timeout, const sigset_t* mask) {
   if (zero(timeout)) return real_pselect.get()(n, rd, wr, ex, timeout, mask);
   Record r("pselect", -1, timed_if(timeout != nullptr));
-  return real_pselect.get()(n, rd, wr, ex, timeout, mask);
+  return r.done(real_pselect.get()(n, rd, wr, ex, timeout, mask));
 }
 TETHER_PRELOAD_EXPORT int epoll_wait(int epfd, epoll_event* ev, int max, int timeout_ms) {
   if (timeout_ms == 0) return real_epoll_wait.get()(epfd, ev, max, timeout_ms);
   Record r("epoll_wait", epfd, timed_if(timeout_ms > 0));
-  return real_epoll_wait.get()(epfd, ev, max, timeout_ms);
+  return r.done(real_epoll_wait.get()(epfd, ev, max, timeout_ms));
 }
 TETHER_PRELOAD_EXPORT int epoll_pwait(int epfd, epoll_event* ev, int max, int timeout_ms,
                                       const sigset_t* mask) {
   if (timeout_ms == 0) return real_epoll_pwait.get()(epfd, ev, max, timeout_ms, mask);
   Record r("epoll_pwait", epfd, timed_if(timeout_ms > 0));
-  return real_epoll_pwait.get()(epfd, ev, max, timeout_ms, mask);
+  return r.done(real_epoll_pwait.get()(epfd, ev, max, timeout_ms, mask));
 }
 
 // ---- sleeping --------------------------------------------------------------------
 
 TETHER_PRELOAD_EXPORT int nanosleep(const timespec* req, timespec* rem) {
   Record r("nanosleep", -1, TETHER_PRELOAD_TIMED);
-  return TETHER_CALL(nanosleep, SYS_nanosleep, req, rem);
+  return r.done(TETHER_CALL(nanosleep, SYS_nanosleep, req, rem));
 }
 TETHER_PRELOAD_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* req,
                                           timespec* rem) {
   Record r("clock_nanosleep", -1, TETHER_PRELOAD_TIMED);
-  return real_clock_nanosleep.get()(clock, flags, req, rem);
+  return r.done(real_clock_nanosleep.get()(clock, flags, req, rem));
 }
 TETHER_PRELOAD_EXPORT int usleep(useconds_t us) {
   Record r("usleep", -1, TETHER_PRELOAD_TIMED);
-  return real_usleep.get()(us);
+  return r.done(real_usleep.get()(us));
 }
 TETHER_PRELOAD_EXPORT unsigned sleep(unsigned s) {
   Record r("sleep", -1, TETHER_PRELOAD_TIMED);
-  return real_sleep.get()(s);
+  return r.done(real_sleep.get()(s));
 }
 
 // ---- threads and locks ---------------------------------------------------------------
@@ -369,29 +386,29 @@ TETHER_PRELOAD_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept {
   if (rc != EBUSY) return rc;
   Record r("pthread_mutex_lock", -1, TETHER_PRELOAD_LOCK_OWNER,
            static_cast<long>(__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED)));
-  return real_pthread_mutex_lock.get()(m);
+  return r.done(real_pthread_mutex_lock.get()(m));
 }
 TETHER_PRELOAD_EXPORT int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
   Record r("pthread_cond_wait", -1);
-  return real_pthread_cond_wait.get()(c, m);
+  return r.done(real_pthread_cond_wait.get()(c, m));
 }
 TETHER_PRELOAD_EXPORT int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m,
                                                  const timespec* abstime) {
   Record r("pthread_cond_timedwait", -1, TETHER_PRELOAD_TIMED);
-  return real_pthread_cond_timedwait.get()(c, m, abstime);
+  return r.done(real_pthread_cond_timedwait.get()(c, m, abstime));
 }
 TETHER_PRELOAD_EXPORT int pthread_join(pthread_t t, void** ret) {
   Record r("pthread_join", -1);
-  return real_pthread_join.get()(t, ret);
+  return r.done(real_pthread_join.get()(t, ret));
 }
 TETHER_PRELOAD_EXPORT int sem_wait(sem_t* s) {
   Record r("sem_wait", -1);
-  return real_sem_wait.get()(s);
+  return r.done(real_sem_wait.get()(s));
 }
 TETHER_PRELOAD_EXPORT int flock(int fd, int op) noexcept {
   if (op & LOCK_NB) return real_flock.get()(fd, op);
   Record r("flock", fd);
-  return real_flock.get()(fd, op);
+  return r.done(real_flock.get()(fd, op));
 }
 TETHER_PRELOAD_EXPORT int fcntl(int fd, int cmd, ...) {
   va_list ap;
@@ -400,7 +417,7 @@ TETHER_PRELOAD_EXPORT int fcntl(int fd, int cmd, ...) {
   va_end(ap);
   if (cmd != F_SETLKW && cmd != F_OFD_SETLKW) return real_fcntl.get()(fd, cmd, arg);
   Record r("fcntl", fd);
-  return real_fcntl.get()(fd, cmd, arg);
+  return r.done(real_fcntl.get()(fd, cmd, arg));
 }
 TETHER_PRELOAD_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list ap;
@@ -409,12 +426,12 @@ TETHER_PRELOAD_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_end(ap);
   if (cmd != F_SETLKW && cmd != F_OFD_SETLKW) return real_fcntl64.get()(fd, cmd, arg);
   Record r("fcntl", fd);
-  return real_fcntl64.get()(fd, cmd, arg);
+  return r.done(real_fcntl64.get()(fd, cmd, arg));
 }
 TETHER_PRELOAD_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
   if (options & WNOHANG) return real_waitpid.get()(pid, status, options);
   Record r("waitpid", -1);
-  return real_waitpid.get()(pid, status, options);
+  return r.done(real_waitpid.get()(pid, status, options));
 }
 // syscall(SYS_futex, ...) waits are recorded; every other number passes.
 TETHER_PRELOAD_EXPORT long syscall(long sysno, ...) noexcept {
@@ -425,7 +442,7 @@ TETHER_PRELOAD_EXPORT long syscall(long sysno, ...) noexcept {
   va_end(ap);
   if (sysno == SYS_futex && futex_waits(a[1])) {
     Record r("futex", -1, timed_if(a[3] != 0));  // a[3]: the timeout
-    return real_syscall.get()(sysno, a[0], a[1], a[2], a[3], a[4], a[5]);
+    return r.done(real_syscall.get()(sysno, a[0], a[1], a[2], a[3], a[4], a[5]));
   }
   return real_syscall.get()(sysno, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

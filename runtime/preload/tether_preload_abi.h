@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define TETHER_PRELOAD_ABI_VERSION 1
+#define TETHER_PRELOAD_ABI_VERSION 2
 
 /* enter() flags. */
 /* The call ends by itself at a deadline (a sleep, a poll with a timeout):
@@ -46,8 +46,10 @@ struct tether_preload_hooks {
    * NULL when nothing was recorded (not on a fiber, or already recorded by
    * tether::sys, which calls the interposed function itself). */
   void* (*enter_call)(const char* call, int fd, unsigned flags, long arg);
-  /* Ends what enter_call() recorded; the fiber is running again. */
-  void (*exit_call)(void* token);
+  /* Ends what enter_call() recorded; the fiber is running again. `result`
+   * is the call's return value (0 when unknown: a cancelled call) and `err`
+   * its errno when it failed (result < 0), else 0: the trace records them. */
+  void (*exit_call)(void* token, long result, int err);
   /* pipe(), pipe2() and socketpair() made descriptors a and b: the two ends of
    * one channel, so a reader blocked on one end can be matched with the
    * fibers that could write the other. close() forgets a descriptor. */

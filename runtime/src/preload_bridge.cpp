@@ -14,6 +14,7 @@
 #include "scheduler.h"
 #include "sync_object.h"
 #include "thread_parker.h"
+#include "trace_events.h"
 
 namespace tether::detail {
 namespace {
@@ -61,7 +62,9 @@ Fiber* recordable_fiber(Worker* w) noexcept {
   return f;
 }
 
-int hook_on_fiber() { return recordable_fiber(current_worker()) != nullptr; }
+int hook_on_fiber() {
+  return recordable_fiber(current_worker()) != nullptr;
+}
 
 // Records what tether::sys's SyscallScope records. The thread's in-syscall
 // mark is written here rather than by enter_syscall(), which would look the
@@ -78,10 +81,11 @@ void* hook_enter(const char* call, int fd, unsigned flags, long arg) {
   f->syscall_name.store(call, std::memory_order_relaxed);
   f->syscall_fd.store(fd, std::memory_order_relaxed);
   g_fds->note_use(fd, f->id);
-  f->wait.set(
-      WaitStateCell::Value{WaitReason::syscall, 0, call, now, {}, (flags & TETHER_PRELOAD_TIMED) != 0});
+  f->wait.set(WaitStateCell::Value{
+      WaitReason::syscall, 0, call, now, {}, (flags & TETHER_PRELOAD_TIMED) != 0});
   w->syscall_since_ns.store(w->kind == Worker::pool ? now_ns() : now, std::memory_order_relaxed);
   w->in_syscall.store(true, std::memory_order_release);
+  trace::on_syscall_enter(call, fd, std::source_location{});
   auto token = reinterpret_cast<std::uintptr_t>(f);
   if ((flags & TETHER_PRELOAD_LOCK_OWNER) && arg != 0 && w->kind == Worker::locker_thread &&
       arg == w->tid.load(std::memory_order_relaxed) && claim_lock_wait(f->id, w->thread_id))
@@ -90,29 +94,39 @@ void* hook_enter(const char* call, int fd, unsigned flags, long arg) {
   return reinterpret_cast<void*>(token);
 }
 
-void hook_exit(void* token) {
+void hook_exit(void* token, long result, int err) {
   const auto bits = reinterpret_cast<std::uintptr_t>(token);
   Fiber* f = reinterpret_cast<Fiber*>(bits & ~std::uintptr_t{1});
+  const int saved = errno;  // the interposed call's errno must be the real call's
   if (bits & 1) release_lock_wait(f->id);
   // A pool fiber may not resume on the thread it blocked on, but a blocking
   // call never switches: this is still the thread that entered the call.
   if (Worker* w = current_worker()) w->in_syscall.store(false, std::memory_order_release);
+  trace::on_syscall_exit(result, err);
   f->wait.set_reason(WaitReason::running, coarse_now_ns());
   f->syscall_fd.store(-1, std::memory_order_relaxed);
+  errno = saved;
 }
 
 void hook_fd_pair(int a, int b) {
   const int saved = errno;
-  g_fds->add_pair(a, b, current_fiber_id(),
-                               FiberRegistry::instance().peek_next_id());
+  trace::on_fd_pair(a, b);
+  g_fds->add_pair(a, b, current_fiber_id(), FiberRegistry::instance().peek_next_id());
   errno = saved;
 }
 
-void hook_fd_close(int fd) { g_fds->forget(fd); }
+void hook_fd_close(int fd) {
+  g_fds->forget(fd);
+}
 
 const tether_preload_hooks kHooks = {
-    TETHER_PRELOAD_ABI_VERSION, sizeof(tether_preload_hooks), hook_on_fiber, hook_enter,
-    hook_exit, hook_fd_pair, hook_fd_close,
+    TETHER_PRELOAD_ABI_VERSION,
+    sizeof(tether_preload_hooks),
+    hook_on_fiber,
+    hook_enter,
+    hook_exit,
+    hook_fd_pair,
+    hook_fd_close,
 };
 
 }  // namespace
@@ -123,8 +137,8 @@ bool register_preload_hooks() noexcept {
   g_fds = &FdTable::instance();
   FiberRegistry::instance();
   // Found wherever it is loaded: LD_PRELOAD, or linked into the program.
-  auto fn = reinterpret_cast<tether_preload_register_fn>(
-      dlsym(RTLD_DEFAULT, "tether_preload_register"));
+  auto fn =
+      reinterpret_cast<tether_preload_register_fn>(dlsym(RTLD_DEFAULT, "tether_preload_register"));
   return fn && fn(&kHooks) == 1;
 }
 

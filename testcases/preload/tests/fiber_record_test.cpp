@@ -127,9 +127,12 @@ TEST(FiberRecord, OnlyAContendedMutexLockIsRecorded) {
     }).join();
     // Contended: held by the main fiber until the other is seen waiting.
     ASSERT_EQ(pthread_mutex_lock(&m), 0);
-    tether::FiberRef locker =
-        tether::go([&] { EXPECT_EQ(pthread_mutex_lock(&m), 0); pthread_mutex_unlock(&m); },
-                   {.name = "locker"});
+    tether::FiberRef locker = tether::go(
+        [&] {
+          EXPECT_EQ(pthread_mutex_lock(&m), 0);
+          pthread_mutex_unlock(&m);
+        },
+        {.name = "locker"});
     const std::optional<Seen> seen = wait_for_syscall("locker");
     ASSERT_TRUE(seen.has_value());
     EXPECT_EQ(seen->call, "pthread_mutex_lock");

@@ -255,7 +255,9 @@ TEST_F(Passthrough, FileLocksFcntlAndSyscall) {
 // EINTR: a signal without SA_RESTART interrupts a blocked read; with
 // SA_RESTART the read goes on and returns the data written later.
 std::atomic<int> g_signals{0};
-void on_signal(int) { g_signals.fetch_add(1); }
+void on_signal(int) {
+  g_signals.fetch_add(1);
+}
 
 ssize_t read_with_signals(bool restart, int* err) {
   struct sigaction sa = {}, old;

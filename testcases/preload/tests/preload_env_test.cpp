@@ -17,7 +17,9 @@ using tether::preload::find_library;
 using tether::preload::ld_preload_value;
 using tether::preload::sanitizer_runtimes;
 
-std::string self_exe() { return fs::read_symlink("/proc/self/exe").string(); }
+std::string self_exe() {
+  return fs::read_symlink("/proc/self/exe").string();
+}
 
 TEST(PreloadEnv, SanitizerRuntimesOfThisTest) {
   const auto found = sanitizer_runtimes(self_exe());
@@ -34,16 +36,16 @@ TEST(PreloadEnv, SanitizerRuntimesOfThisTest) {
 
 TEST(PreloadEnv, NotElfOrMissingHasNoSanitizers) {
   EXPECT_TRUE(sanitizer_runtimes("/nonexistent/program").empty());
-  const fs::path script = fs::temp_directory_path() / ("tether-preload-" + std::to_string(getpid()));
+  const fs::path script =
+      fs::temp_directory_path() / ("tether-preload-" + std::to_string(getpid()));
   std::ofstream(script) << "#!/bin/sh\necho hi\n";
   EXPECT_TRUE(sanitizer_runtimes(script.string()).empty());
   fs::remove(script);
 }
 
 TEST(PreloadEnv, LibraryFirstThenInherited) {
-  const std::string prefix = sanitizer_runtimes(self_exe()).empty()
-                                 ? ""
-                                 : sanitizer_runtimes(self_exe())[0] + ":";
+  const std::string prefix =
+      sanitizer_runtimes(self_exe()).empty() ? "" : sanitizer_runtimes(self_exe())[0] + ":";
   EXPECT_EQ(ld_preload_value("/x/libtether_preload.so", self_exe(), ""),
             prefix + "/x/libtether_preload.so");
   // Inherited entries follow (':' or ' ' separated), without duplicates or a
@@ -54,7 +56,8 @@ TEST(PreloadEnv, LibraryFirstThenInherited) {
 }
 
 TEST(PreloadEnv, FindsTheLibraryNextToTheCommandOrInLib) {
-  const fs::path root = fs::temp_directory_path() / ("tether-preload-find-" + std::to_string(getpid()));
+  const fs::path root =
+      fs::temp_directory_path() / ("tether-preload-find-" + std::to_string(getpid()));
   fs::create_directories(root / "bin");
   EXPECT_EQ(find_library((root / "bin").string(), "lib"), "");
   fs::create_directories(root / "lib" / "x86_64-linux-gnu");
