@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -28,6 +29,7 @@
 #include "deadlock_detector.h"
 #include "tether/chan.h"
 #include "tether/fiber.h"
+#include "tether/mutex.h"
 #include "tether/runtime.h"
 #include "tether/thread_locker.h"
 #include "tether/timer.h"
@@ -270,6 +272,104 @@ void BM_PoolToLockedServerTraced(benchmark::State& state) {
   request_reply(state, "bench-b2", false);
 }
 BENCHMARK(BM_PoolToLockedServerTraced)->Iterations(200'000)->UseRealTime();
+
+// ---- the detector's overhead (issue 3): B1 and B2 with detection and
+// lock-order tracking on vs off, same binary, same run ----
+// Goal: each *On row <= 1.10x its *Off row. On: the watchdog looks every
+// 100 ms (TETHER_DETECT_MS=100) and lock-order tracking is on
+// (TETHER_LOCK_ORDER=1); Off: TETHER_DETECT_MS=0, TETHER_LOCK_ORDER=0. B1/B2
+// take no locks, so the *Locked rows add a server that takes two mutexes per
+// request (the tracker's per-acquisition work: held set, known edge).
+
+// Sets the detector's switches for one benchmark, restoring the caller's.
+class DetectionEnv {
+ public:
+  explicit DetectionEnv(bool on) {
+    set("TETHER_DETECT_MS", on ? "100" : "0", 0);
+    set("TETHER_LOCK_ORDER", on ? "1" : "0", 1);
+  }
+  ~DetectionEnv() {
+    for (int i = 0; i < 2; ++i) {
+      if (had_[i]) {
+        setenv(names_[i], old_[i].c_str(), 1);
+      } else {
+        unsetenv(names_[i]);
+      }
+    }
+  }
+
+ private:
+  void set(const char* name, const char* value, int i) {
+    names_[i] = name;
+    const char* old = std::getenv(name);
+    had_[i] = old != nullptr;
+    if (old) old_[i] = old;
+    setenv(name, value, 1);
+  }
+  const char* names_[2] = {};
+  std::string old_[2];
+  bool had_[2] = {};
+};
+
+void BM_SameThreadRequestReplyDetectOff(benchmark::State& state) {
+  DetectionEnv env(false);
+  request_reply(state, "bench-b1", true);
+}
+BENCHMARK(BM_SameThreadRequestReplyDetectOff)->UseRealTime();
+void BM_SameThreadRequestReplyDetectOn(benchmark::State& state) {
+  DetectionEnv env(true);
+  request_reply(state, "bench-b1", true);
+}
+BENCHMARK(BM_SameThreadRequestReplyDetectOn)->UseRealTime();
+
+void BM_PoolToLockedServerDetectOff(benchmark::State& state) {
+  DetectionEnv env(false);
+  request_reply(state, "bench-b2", false);
+}
+BENCHMARK(BM_PoolToLockedServerDetectOff)->UseRealTime();
+void BM_PoolToLockedServerDetectOn(benchmark::State& state) {
+  DetectionEnv env(true);
+  request_reply(state, "bench-b2", false);
+}
+BENCHMARK(BM_PoolToLockedServerDetectOn)->UseRealTime();
+
+// B1 whose server answers each request holding "outer" and then "inner".
+void locked_request_reply(benchmark::State& state) {
+  tether::run([&] {
+    auto t = tether::ThreadLocker::make("bench-b1-locked");
+    tether::Chan<int> req(0, "requests"), rep(0, "replies");
+    tether::Mutex outer("outer"), inner("inner");
+    auto server = t.go([&] {
+      while (auto r = req.recv()) {
+        outer.lock();
+        inner.lock();
+        const int v = *r + 1;
+        inner.unlock();
+        outer.unlock();
+        rep.send(v);
+      }
+    });
+    t.go([&] {
+      int i = 0;
+      for (auto _ : state) {
+        req.send(i++);
+        benchmark::DoNotOptimize(rep.recv());
+      }
+      req.close();
+    }).join();
+    server.join();
+  });
+}
+void BM_SameThreadLockedDetectOff(benchmark::State& state) {
+  DetectionEnv env(false);
+  locked_request_reply(state);
+}
+BENCHMARK(BM_SameThreadLockedDetectOff)->UseRealTime();
+void BM_SameThreadLockedDetectOn(benchmark::State& state) {
+  DetectionEnv env(true);
+  locked_request_reply(state);
+}
+BENCHMARK(BM_SameThreadLockedDetectOn)->UseRealTime();
 
 }  // namespace
 
