@@ -7,8 +7,10 @@
 // fiber costs <= 50 ns more than the same call made directly to libc, both
 // measured in this run:
 //   BM_WriteFromFiber/interposed  - BM_WriteFromFiber/libc      <= 50 ns
-// The other rows put it in context: the same on a plain thread (the library
-// only passes the call through there), the raw system call, and an
+// path 0 is libc, 1 the interposed write(), 2 syscall(SYS_write) (through the
+// library's syscall(), which only passes it on). The other rows put it in
+// context: the same on a plain thread (the library only passes the call
+// through there) and an
 // uncontended pthread mutex (which the library only tries, never records).
 #include <benchmark/benchmark.h>
 
