@@ -24,6 +24,7 @@
 #include <typeinfo>
 
 #include "fiber_impl.h"
+#include "futex.h"
 #include "findings_report.h"
 #include "runtime_state.h"
 #include "scheduler.h"
@@ -432,8 +433,7 @@ void dump_thread_main() {
     if (g_crash.requested.exchange(0) != 0) {
       write_crash_dump();
       g_crash.done.store(1, std::memory_order_release);
-      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_crash.done), FUTEX_WAKE_PRIVATE,
-              INT32_MAX, nullptr, nullptr, 0);
+      futex(&g_crash.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
       continue;
     }
     if (g_quit_requests.exchange(0) != 0) {
@@ -525,8 +525,7 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
     sem_post(&g_sem);
     timespec ts{15, 0};
     while (g_crash.done.load(std::memory_order_acquire) == 0) {
-      if (syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&g_crash.done), FUTEX_WAIT_PRIVATE, 0,
-                  &ts, nullptr, 0) != 0 &&
+      if (futex(&g_crash.done, FUTEX_WAIT_PRIVATE, 0, &ts) != 0 &&
           errno == ETIMEDOUT) {
         break;
       }

@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "fcontext_layout.h"
+#include "futex.h"
 #include "fiber_impl.h"
 #include "fiber_registry.h"
 #include "locker.h"
@@ -132,11 +133,10 @@ void unwind_parked(const Fiber* f, RawStack* out) noexcept {
 
 void futex_wait(std::atomic<std::uint32_t>* a, std::uint32_t val, long timeout_ns) noexcept {
   timespec ts{0, timeout_ns};
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(a), FUTEX_WAIT_PRIVATE, val, &ts, nullptr, 0);
+  futex(reinterpret_cast<std::uint32_t*>(a), FUTEX_WAIT_PRIVATE, val, &ts);
 }
 void futex_wake(std::atomic<std::uint32_t>* a) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(a), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
-          nullptr, 0);
+  futex(reinterpret_cast<std::uint32_t*>(a), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
 std::int64_t mono_ns() noexcept {
   timespec ts;

@@ -7,17 +7,10 @@
 
 #include <cerrno>
 
+#include "futex.h"
 #include "spin_lock.h"
 
 namespace tether::detail {
-namespace {
-
-long futex(std::atomic<int>* addr, int op, int val, const timespec* ts) noexcept {
-  return syscall(SYS_futex, reinterpret_cast<int*>(addr), op, val, ts, nullptr, 0);
-}
-
-}  // namespace
-
 std::int64_t now_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "futex.h"
 #include "spin_lock.h"
 #include "symbolizer.h"
 #include "trace_crc32c.h"
@@ -39,7 +40,7 @@ std::atomic<bool> g_paused{false};
 std::atomic<std::size_t> g_max_buffers{kMaxBuffers};
 
 long futex(std::atomic<std::uint32_t>* a, int op, std::uint32_t val, const timespec* ts) noexcept {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(a), op, val, ts, nullptr, 0);
+  return detail::futex(reinterpret_cast<std::uint32_t*>(a), op, val, ts);
 }
 void futex_wake_all(std::atomic<std::uint32_t>* a) noexcept {
   futex(a, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
