@@ -12,6 +12,10 @@ prog="$1"
 out="$(mktemp)" err="$(mktemp)"
 trap 'rm -f "${out}" "${err}"' EXIT
 export TETHER_DETECT_MS=0
+# One malloc arena: otherwise each thread that first allocates reserves its own
+# 64 MiB of address space, at a moment that varies with the machine's load, and
+# the RLIMIT_AS headroom below (measured in a separate run) is not the same.
+export MALLOC_ARENA_MAX=1
 fail=0
 bad() {
   echo "check_exhaust: $*" >&2
