@@ -396,7 +396,7 @@ class Reader {
 
 // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax
 // error ..." -> "syntax error ..."; line and column are reported separately.
-std::string parse_error_text(const Json::parse_error& e) {
+std::string parse_error_text(const Json::exception& e) {
   std::string what = e.what();
   const auto column = what.find("column ");
   if (column != std::string::npos) {
@@ -427,6 +427,10 @@ Snapshot parse_snapshot(std::string_view text, std::string_view name) {
     }
     throw SnapshotError(std::string(name) + ":" + std::to_string(line) + ":" +
                         std::to_string(column) + ": invalid JSON: " + parse_error_text(e));
+  } catch (const Json::exception& e) {
+    // Not a syntax error but a value the parser cannot hold (a number out of
+    // range): nlohmann gives no position for these.
+    throw SnapshotError(std::string(name) + ": invalid JSON: " + parse_error_text(e));
   }
   return Reader(name).read(doc);
 }

@@ -346,7 +346,9 @@ void State::apply(const Rec& r) {
       if (r.other) fiber_mut(r.other, r.time).is_call = false;
       break;
     case EventType::object_create: {
-      ObjectState& o = *object_mut(r.object);
+      ObjectState* created = object_mut(r.object);
+      if (!created) break;  // object id 0 names no object (a damaged trace)
+      ObjectState& o = *created;
       o = ObjectState{};
       o.id = r.object;
       if (!parse_object_kind(r.kind ? t_.str(r.kind) : "", o.kind)) o.kind = ObjectKind::chan;
