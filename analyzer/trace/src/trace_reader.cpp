@@ -479,8 +479,10 @@ bool TraceReader::Impl::next(Event& e) {
       }
       if (at_eof_ || !read_block()) return false;
     }
-    if (ended_)
-      return fail(at(p_), "nothing after the end record", fmt::format("record type {:#04x}", *p_));
+    if (ended_)  // (the block may claim more records than its payload holds)
+      return fail(at(p_), "nothing after the end record",
+                  p_ < block_end_ ? fmt::format("record type {:#04x}", *p_)
+                                  : std::string("another record announced by the block"));
     if (!decode_record(e)) {
       if (error_) return false;
       continue;  // an unknown record type, skipped
