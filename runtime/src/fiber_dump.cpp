@@ -433,7 +433,7 @@ void dump_thread_main() {
     if (g_crash.requested.exchange(0) != 0) {
       write_crash_dump();
       g_crash.done.store(1, std::memory_order_release);
-      futex(&g_crash.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+      futex_wake_all(&g_crash.done);
       continue;
     }
     if (g_quit_requests.exchange(0) != 0) {
@@ -523,9 +523,8 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
     if (!on_worker) sample_context(uc, &g_crash.plain_stack);
     g_crash.requested.store(1);
     sem_post(&g_sem);
-    timespec ts{15, 0};
     while (g_crash.done.load(std::memory_order_acquire) == 0) {
-      if (futex(&g_crash.done, FUTEX_WAIT_PRIVATE, 0, &ts) != 0 &&
+      if (futex_wait(&g_crash.done, 0, 15'000'000'000) != 0 &&
           errno == ETIMEDOUT) {
         break;
       }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 
@@ -37,6 +38,19 @@ inline long futex(void* addr, int op, std::uint32_t val, const timespec* ts) noe
 #else
   return syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
 #endif
+}
+
+// Sleeps while *word == expected, at most timeout_ns (< 0: no limit). Returns
+// futex()'s result: -1 with ETIMEDOUT, EAGAIN (the word had changed) or EINTR.
+inline long futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                       std::int64_t timeout_ns) noexcept {
+  timespec ts{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
+  return futex(word, FUTEX_WAIT_PRIVATE, expected, timeout_ns < 0 ? nullptr : &ts);
+}
+
+// Wakes every thread sleeping in futex_wait() on word.
+inline void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
+  futex(word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
 
 }  // namespace tether::detail

@@ -129,15 +129,8 @@ void unwind_parked(const Fiber* f, RawStack* out) noexcept {
   walk(&cur, lo, hi, out);
 }
 
-// ---- futexes (async-signal-safe waiting) ----
+// ---- clock ----
 
-void futex_wait(std::atomic<std::uint32_t>* a, std::uint32_t val, long timeout_ns) noexcept {
-  timespec ts{0, timeout_ns};
-  futex(reinterpret_cast<std::uint32_t*>(a), FUTEX_WAIT_PRIVATE, val, &ts);
-}
-void futex_wake(std::atomic<std::uint32_t>* a) noexcept {
-  futex(reinterpret_cast<std::uint32_t*>(a), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
-}
 std::int64_t mono_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -217,7 +210,7 @@ void stop_handler(int, siginfo_t*, void* ucv) {
       const bool ok = sample_worker(s, static_cast<ucontext_t*>(ucv));
       s.answer.store(token << 2 | (ok ? kHeld : kRetry), std::memory_order_release);
       s.answer_seq.fetch_add(1, std::memory_order_release);
-      futex_wake(&s.answer_seq);
+      futex_wake_all(&s.answer_seq);
       if (ok) {
         // Held until the capturer releases this generation (or gives up on it).
         const std::int64_t give_up = mono_ns() + 30'000'000'000;
@@ -540,7 +533,7 @@ Capture capture_fibers(const std::vector<std::uint64_t>& only_ids) {
       Slot& s = g_slots[slots[k]];
       if (slots[k] == self || token[k] == 0) continue;
       s.release.store(gen, std::memory_order_release);
-      futex_wake(&s.release);
+      futex_wake_all(&s.release);
     }
 
     for (std::size_t k = 0; k < slots.size(); ++k) cap.threads[k].name = g_slots[slots[k]].worker->name;

@@ -39,12 +39,6 @@ constexpr std::size_t kMetaBlock = 60 * 1024;
 std::atomic<bool> g_paused{false};
 std::atomic<std::size_t> g_max_buffers{kMaxBuffers};
 
-long futex(std::atomic<std::uint32_t>* a, int op, std::uint32_t val, const timespec* ts) noexcept {
-  return detail::futex(reinterpret_cast<std::uint32_t*>(a), op, val, ts);
-}
-void futex_wake_all(std::atomic<std::uint32_t>* a) noexcept {
-  futex(a, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
-}
 
 std::int64_t mono_ns() noexcept {
   timespec ts;
@@ -347,8 +341,7 @@ void writer_main(Session* sp) {
     const bool due = now >= next_round;
     const bool flush = req != s.flush_done.load(std::memory_order_relaxed);
     if (g_paused.load(std::memory_order_relaxed) && !stop && !crash) {
-      const timespec ts{0, 1'000'000};
-      futex(&s.wake, FUTEX_WAIT_PRIVATE, w, &ts);
+      futex_wait(&s.wake, w, 1'000'000);
       continue;
     }
     pass(s, due || flush || stop, crash);
@@ -363,8 +356,7 @@ void writer_main(Session* sp) {
     }
     std::int64_t left = next_round - mono_ns();
     if (left < 1'000'000) left = 1'000'000;
-    const timespec ts{left / 1'000'000'000, left % 1'000'000'000};
-    futex(&s.wake, FUTEX_WAIT_PRIVATE, w, &ts);
+    futex_wait(&s.wake, w, left);
   }
   s.running.store(false, std::memory_order_release);
 }
@@ -483,8 +475,7 @@ void request_flush(bool crash, int max_wait_ms) noexcept {
   for (int waited = 0; waited < max_wait_ms; waited += 100) {
     const std::uint32_t d = s.flush_done.load(std::memory_order_acquire);
     if (static_cast<std::int32_t>(d - req) >= 0 || !s.running.load()) return;
-    const timespec ts{0, 100'000'000};
-    futex(&s.flush_done, FUTEX_WAIT_PRIVATE, d, &ts);
+    futex_wait(&s.flush_done, d, 100'000'000);
   }
 }
 }  // namespace
