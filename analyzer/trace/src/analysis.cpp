@@ -275,6 +275,10 @@ AnalysisResult Analyzer::finish() {
     // (afterwards every blocked fiber is a leak, as the runtime says at exit).
     if (!explicit_at && !before_exit && r.type == EventType::fiber_exit && r.fiber == 1)
       before_exit = st.wait_graph(r.time);
+    if (r.fiber == 0 && r.type == EventType::unpark) {  // a plain thread's wait ends
+      if (const detail::ThreadState* t = st.thread(r.thread))
+        profile.plain_wait_ended(t->plain_wait, r.time);
+    }
     const FiberState* f = st.fiber(r.fiber);
     std::optional<FiberState> prior;
     if (f) prior = *f;

@@ -9,19 +9,31 @@ bool ProfileBuilder::blocking(WaitReason r) {
   return r != WaitReason::running && r != WaitReason::runnable && r != WaitReason::dead;
 }
 
-void ProfileBuilder::transition(const FiberState& f, std::int64_t now) {
-  if (!blocking(f.reason) || f.exited) return;
-  const std::int64_t d = std::max<std::int64_t>(0, now - f.since);
-  const auto reason = static_cast<std::size_t>(f.reason);
+void ProfileBuilder::add(WaitReason r, std::uint32_t site, std::uint32_t stack, std::int64_t d) {
+  const auto reason = static_cast<std::size_t>(r);
   if (reason >= kReasons) return;
   by_reason_[reason].add(d);
-  by_site_[reason][(std::uint64_t{f.site} << 32) | f.stack].add(d);
+  by_site_[reason][(std::uint64_t{site} << 32) | stack].add(d);
+}
+
+void ProfileBuilder::transition(const FiberState& f, std::int64_t now) {
+  if (!blocking(f.reason) || f.exited) return;
+  add(f.reason, f.site, f.stack, std::max<std::int64_t>(0, now - f.since));
+}
+
+void ProfileBuilder::plain_wait_ended(const ThreadState::PlainWait& w, std::int64_t now) {
+  if (!blocking(w.reason)) return;
+  add(w.reason, w.site, w.stack, std::max<std::int64_t>(0, now - w.since));
 }
 
 BlockingProfile ProfileBuilder::finish(std::int64_t end, const State& state) {
   for (const auto& [id, f] : state.fibers()) {
     (void)id;
     transition(f, end);
+  }
+  for (const auto& [id, t] : state.threads()) {
+    (void)id;
+    plain_wait_ended(t.plain_wait, end);
   }
   BlockingProfile p;
   for (std::size_t reason = 0; reason < kReasons; ++reason) {

@@ -17,6 +17,8 @@ class ProfileBuilder {
   explicit ProfileBuilder(const Tables& t) : t_(t) {}
   // A fiber left state `before` (its wait ended, or it changed) at `now`.
   void transition(const FiberState& before, std::int64_t now);
+  // A plain thread's wait (ThreadState::plain_wait) ended at `now`.
+  void plain_wait_ended(const ThreadState::PlainWait& w, std::int64_t now);
   BlockingProfile finish(std::int64_t end, const State& state);
   static bool blocking(WaitReason r);
 
@@ -30,6 +32,7 @@ class ProfileBuilder {
       max = std::max(max, d);
     }
   };
+  void add(WaitReason r, std::uint32_t site, std::uint32_t stack, std::int64_t d);
   const Tables& t_;
   static constexpr std::size_t kReasons = static_cast<std::size_t>(WaitReason::dead) + 1;
   std::array<Acc, kReasons> by_reason_{};

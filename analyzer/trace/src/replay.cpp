@@ -291,6 +291,18 @@ void State::apply(const Rec& r) {
       break;
     }
     case EventType::park: {
+      if (r.fiber == 0) {  // a plain thread blocks
+        ThreadState& t = thread_mut(r.thread);
+        t.plain_wait.reason = r.reason <= static_cast<std::uint8_t>(WaitReason::dead)
+                                  ? static_cast<WaitReason>(r.reason)
+                                  : WaitReason::runnable;
+        t.plain_wait.object = r.object;
+        t.plain_wait.since = r.time;
+        t.plain_wait.site = r.site;
+        t.plain_wait.stack = r.stack;
+        if (ObjectState* o = object_mut(r.object)) use(*o, 0);
+        break;
+      }
       FiberState& f = fiber_mut(r.fiber, r.time);
       stop_running(f);
       // An unknown reason (a newer writer) is not judged: runnable.
@@ -319,6 +331,10 @@ void State::apply(const Rec& r) {
       break;
     }
     case EventType::unpark: {
+      if (r.fiber == 0) {  // a plain thread resumed (recorded by itself)
+        thread_mut(r.thread).plain_wait = ThreadState::PlainWait{};
+        break;
+      }
       FiberState& f = fiber_mut(r.fiber, r.time);
       if (f.reason == WaitReason::running || f.reason == WaitReason::runnable) {
         f.early_unpark = r.time;  // its park is still to come in our order

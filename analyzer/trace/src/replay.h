@@ -109,6 +109,16 @@ struct ThreadState {
   bool in_syscall = false;
   bool exited = false;
   std::uint64_t switches = 0;
+  // A plain thread (kind "plain") blocked in a tether object: a park and an
+  // unpark of fiber 0 in its own blocks (format 2.0). Not a wait-for graph
+  // node (the runtime's detector does not make one either): its objects
+  // count as wakeable from outside.
+  struct PlainWait {
+    WaitReason reason = WaitReason::running;  // running: not blocked
+    std::uint64_t object = 0;
+    std::int64_t since = 0;
+    std::uint32_t site = 0, stack = 0;
+  } plain_wait;
 };
 
 struct ObjectState {

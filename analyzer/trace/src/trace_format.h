@@ -1,4 +1,4 @@
-// trace_format.h — the constants of docs/trace-format.md version 1.x: magic
+// trace_format.h — the constants of docs/trace-format.md versions 1.x and 2.x: magic
 // numbers, sizes, limits, record codes and their mapping to EventType.
 // Shared by the reader and the test-side encoder (tools/trace_encoder.h);
 // deliberately not by the runtime's writer, so that the two sides are
@@ -15,8 +15,11 @@ namespace tether::trace::fmt_v1 {
 
 inline constexpr char kFileMagic[8] = {'T', 'E', 'T', 'H', 'E', 'R', 'T', 'R'};
 inline constexpr char kBlockMagic[4] = {'T', 'B', 'L', 'K'};
-inline constexpr std::uint16_t kMajor = 1;
+// The version written by the test-side encoder; the reader reads every major
+// from kOldestMajor to kMajor (2.0 only adds to what 1.0 records may say).
+inline constexpr std::uint16_t kMajor = 2;
 inline constexpr std::uint16_t kMinor = 0;
+inline constexpr std::uint16_t kOldestMajor = 1;
 inline constexpr std::uint32_t kHeaderFixed = 60;  // fields before `program`
 inline constexpr std::uint32_t kMinHeaderSize = 64;
 inline constexpr std::uint32_t kMaxHeaderSize = 65536;

@@ -123,6 +123,8 @@ class TraceReader::Impl {
                 st == VarintStatus::overlong ? "a varint longer than 64 bits"
                                              : "the end of the record");
   }
+  // chan_send / chan_recv's `woke` (2.0): absent in 1.x records, 0 = none.
+  bool woke(Event& e) { return p_ == rec_end_ || uv(e.other, "woke"); }
   bool uv(std::uint64_t& v, const char* what) {
     const VarintStatus st = detail::read_uvarint(p_, rec_end_, v);
     return st == VarintStatus::ok || field_error(st, what);
@@ -194,6 +196,8 @@ class TraceReader::Impl {
   Limits limits_;
   unsigned warned_ = 0;
   bool ended_ = false;   // the end record was returned
+  Event implied_;        // an event the last record implies (2.0 `woke`), due next
+  bool has_implied_ = false;
   bool at_eof_ = false;  // no more blocks
 
   // The current block.
@@ -234,8 +238,10 @@ bool TraceReader::Impl::read_header() {
   std::uint8_t fixed[kHeaderFixed];
   std::memcpy(fixed, p, kHeaderFixed);
   const std::uint16_t major = detail::load_le16(fixed + 8);
-  if (major != kMajor)
-    return fail(8, fmt::format("format major version {} (this tether reads {}.x)", kMajor, kMajor),
+  if (major < kOldestMajor || major > kMajor)
+    return fail(8,
+                fmt::format("a format major version from {} to {} (this tether reads {}.x to {}.x)",
+                            kOldestMajor, kMajor, kOldestMajor, kMajor),
                 std::to_string(major));
   const std::uint32_t header_size = detail::load_le32(fixed + 12);
   if (header_size < kMinHeaderSize || header_size > kMaxHeaderSize)
@@ -424,10 +430,11 @@ bool TraceReader::Impl::decode_fields(Event& e) {
     case EventType::lock_release:
       return uv(e.fiber, "fiber") && uv(e.object, "object") && uv_as(e.a, "read");
     case EventType::chan_send:
+      return uv(e.fiber, "fiber") && uv(e.object, "object") && woke(e);
     case EventType::chan_close:
       return uv(e.fiber, "fiber") && uv(e.object, "object");
     case EventType::chan_recv:
-      return uv(e.fiber, "fiber") && uv(e.object, "object") && uv_as(e.a, "ok");
+      return uv(e.fiber, "fiber") && uv(e.object, "object") && uv_as(e.a, "ok") && woke(e);
     case EventType::select_done:
       return uv(e.fiber, "fiber") && uv(e.object, "object") && uv_as(e.a, "index") &&
              uv_as(e.b, "is_send");
@@ -467,6 +474,12 @@ bool TraceReader::Impl::decode_fields(Event& e) {
 }
 
 bool TraceReader::Impl::next(Event& e) {
+  if (has_implied_) {
+    has_implied_ = false;
+    e = std::move(implied_);
+    ++stats_.events;
+    return true;
+  }
   if (!header_ok_ || error_) return false;
   for (;;) {
     if (records_left_ == 0) {
@@ -486,6 +499,16 @@ bool TraceReader::Impl::next(Event& e) {
     if (!decode_record(e)) {
       if (error_) return false;
       continue;  // an unknown record type, skipped
+    }
+    if (e.other != 0 && (e.type == EventType::chan_send || e.type == EventType::chan_recv)) {
+      // 2.0: the operation woke a parked fiber; its unpark is implied, same instant.
+      implied_ = Event{};
+      implied_.type = EventType::unpark;
+      implied_.time_ns = e.time_ns;
+      implied_.thread = e.thread;
+      implied_.fiber = e.other;
+      implied_.other = e.fiber;
+      has_implied_ = true;
     }
     ++stats_.events;
     return true;

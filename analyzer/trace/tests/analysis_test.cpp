@@ -179,6 +179,40 @@ TEST(TraceAnalysis, FibersBlockedAtACleanEndAreLeaksNotDeadlocks) {
   EXPECT_TRUE(r.stats.clean_end);
 }
 
+// A plain thread (format 2.0: park and unpark of fiber 0 in its own blocks)
+// waits on "jobs": its wait is in the blocking profile, it is no fiber, and
+// the channel it used counts as wakeable from outside, as the runtime's
+// detector judges it; so fiber 2 blocked on "jobs" is no deadlock.
+TEST(TraceAnalysis, PlainThreadWaitsAreProfiledButNoFiber) {
+  TraceBuilder b;
+  b.start();
+  b.site(9, "producer_thread", "/src/p.cpp", 9);
+  b.thread(30, "thread 4242", "plain");
+  b.object(20, "chan", "jobs", 1);
+  b.fiber(2, 1, "consumer");
+  b.at(2'000'000).park(30, 0, WaitReason::chan_send, 20, 9);
+  b.at(2'005'000).unpark(30, 0, 0);
+  b.at(2'006'000).park(30, 0, WaitReason::chan_send, 20, 9);  // still blocked at the end
+  b.at(2'007'000).run(2, 2);
+  b.park(2, 2, WaitReason::chan_receive, 20);
+  b.at(2'010'000).park(1, 1, WaitReason::join, 2);  // the trace's last event: its end
+  const AnalysisResult r = analyze(b.events);
+  const ProfileEntry* plain = nullptr;
+  for (const ProfileEntry& e : r.profile.by_site)
+    if (e.site.line == 9) plain = &e;
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->reason, "chan send");
+  EXPECT_EQ(plain->count, 2u);
+  EXPECT_EQ(plain->total_ns, 5000 + 4000);  // the open wait counts up to the end
+  EXPECT_EQ(plain->max_ns, 5000);
+  for (const Finding& f : r.findings) {
+    EXPECT_NE(f.kind, "deadlock") << f.text;
+    for (const FiberInfo& fi : f.fibers) EXPECT_NE(fi.id, 0u) << f.text;
+  }
+  EXPECT_EQ(r.stats.fibers, 2u);  // 1 and 2: the plain thread is not one
+  for (const graph::Fiber& f : r.graph.fibers) EXPECT_NE(f.id, 0u);
+}
+
 // Two threads' events with the same timestamp may come out with the wake-up
 // first: the park it ends must not be taken for a wait that never ends.
 TEST(TraceAnalysis, AnUnparkOrderedBeforeItsParkStillWakes) {

@@ -220,7 +220,7 @@ TEST(TraceReader, HeaderFields) {
   Event e;
   ASSERT_TRUE(r.next(e));
   EXPECT_TRUE(r.header_ok());
-  EXPECT_EQ(r.header().version, 1u);
+  EXPECT_EQ(r.header().version, 2u);
   EXPECT_EQ(r.header().pid, 777);
   EXPECT_EQ(r.header().program, o.program);
   EXPECT_EQ(r.header().header_bytes, 60u + 300 + 4);
@@ -349,8 +349,59 @@ TEST(TraceReaderCorrupt, EmptyFile) {
 
 TEST(TraceReaderCorrupt, WrongMajorVersion) {
   std::string bytes = sample().bytes;
-  bytes[8] = 2;
-  expect_error(read(bytes), 8, "expected format major version 1 (this tether reads 1.x), found 2");
+  bytes[8] = 3;
+  expect_error(read(bytes), 8,
+               "expected a format major version from 1 to 2 (this tether reads 1.x to 2.x), "
+               "found 3");
+  bytes[8] = 0;
+  expect_error(read(bytes), 8,
+               "expected a format major version from 1 to 2 (this tether reads 1.x to 2.x), "
+               "found 0");
+}
+
+// A 1.0 file (no `woke` fields, no plain-thread parks) reads as before.
+TEST(TraceReader, ReadsMajorVersion1) {
+  std::string bytes = sample().bytes;
+  ASSERT_EQ(bytes[8], 2);
+  bytes[8] = 1;
+  Limits lim;
+  lim.verify_checksums = false;  // the header's CRC no longer matches
+  TraceReader r(bytes, "v1.tt", lim);
+  Event e;
+  std::size_t n = 0;
+  while (r.next(e)) ++n;
+  EXPECT_FALSE(r.error()) << r.error()->message();
+  EXPECT_EQ(r.header().version, 1u);
+  EXPECT_GT(n, 0u);
+}
+
+// 2.0: a send or receive that woke a parked fiber names it (`woke`); the
+// reader returns the implied unpark right after it, same time and thread,
+// the operation's fiber as the waker.
+TEST(TraceReader, WokeImpliesUnpark) {
+  Event cs = ev(EventType::chan_send, 100, 11, 3);
+  cs.object = 7, cs.other = 4;
+  Event cr = ev(EventType::chan_recv, 120, 11, 4);
+  cr.object = 7, cr.a = 1, cr.other = 3;
+  Event plain = ev(EventType::chan_send, 130, 11, 3);
+  plain.object = 7;
+  const ReadBack out = read(encode({{11, cs}, {11, cr}, {11, plain}}));
+  ASSERT_FALSE(out.error) << out.error->message();
+  ASSERT_EQ(out.events.size(), 5u);
+  EXPECT_EQ(out.events[0].type, EventType::chan_send);
+  EXPECT_EQ(out.events[0].other, 4u);
+  EXPECT_EQ(out.events[1].type, EventType::unpark);
+  EXPECT_EQ(out.events[1].fiber, 4u);
+  EXPECT_EQ(out.events[1].other, 3u);
+  EXPECT_EQ(out.events[1].thread, 11u);
+  EXPECT_EQ(out.events[1].time_ns, out.events[0].time_ns);
+  EXPECT_EQ(out.events[2].type, EventType::chan_recv);
+  EXPECT_EQ(out.events[3].type, EventType::unpark);
+  EXPECT_EQ(out.events[3].fiber, 3u);
+  EXPECT_EQ(out.events[3].other, 4u);
+  EXPECT_EQ(out.events[4].type, EventType::chan_send);
+  EXPECT_EQ(out.events[4].other, 0u);
+  EXPECT_EQ(out.stats.events, 5u);
 }
 
 TEST(TraceReaderCorrupt, TruncatedHeader) {

@@ -141,11 +141,17 @@ void TraceEncoder::add(std::uint64_t thread, const Event& e) {
           put_uv(f, e.stack);
       break;
     case EventType::lock_release:
-    case EventType::chan_recv:
     case EventType::cond_signal:
       put_uv(f, e.fiber), put_uv(f, e.object), put_uv(f, e.a);
       break;
+    case EventType::chan_recv:  // 2.0: woke (the fiber it made runnable), only when nonzero
+      put_uv(f, e.fiber), put_uv(f, e.object), put_uv(f, e.a);
+      if (e.other) put_uv(f, e.other);
+      break;
     case EventType::chan_send:
+      put_uv(f, e.fiber), put_uv(f, e.object);
+      if (e.other) put_uv(f, e.other);
+      break;
     case EventType::chan_close:
       put_uv(f, e.fiber), put_uv(f, e.object);
       break;

@@ -231,9 +231,8 @@ class Generator {
         emit(gth);
         ev(EventType::run, th, f.id);  // f again (g may have run on the same thread)
         emit(th);
-        ev(EventType::chan_send, th, f.id).object = c;
-        emit(th);
-        ev(EventType::unpark, th, g.id).other = f.id;
+        Event& s = ev(EventType::chan_send, th, f.id);
+        s.object = c, s.other = g.id;  // format 2.0: woke g, whose unpark is implied
         emit(th);
         ev(EventType::run, gth, g.id);
         emit(gth);

@@ -38,9 +38,11 @@ enum class EventType : std::uint8_t {
                   // thread = locked_to thread id (0 = pool)
   fiber_exit,     // fiber
   run,            // thread starts (or resumes) running fiber: a switch onto it
-  park,           // fiber blocks: reason, object (0 if none), site, stack, a = 1 if it has a deadline
+  park,           // fiber blocks: reason, object (0 if none), site, stack, a = 1 if it has a deadline;
+                  // fiber 0: `thread`, a plain thread, blocks (format 2.0)
   unpark,         // fiber becomes runnable; other = the fiber that woke it (0: a plain thread,
-                  // the timer, a syscall's completion)
+                  // the timer, a syscall's completion); fiber 0: `thread`, a plain thread, resumed.
+                  // The reader also returns the unpark a chan_send/chan_recv's `other` implies
   thread_lock,    // fiber is now locked to `thread` (ThreadLocker::lock, go on a locker, lock_os_thread);
                   // object = locker id
   thread_unlock,  // fiber left the locker `object`, thread = the thread it left
@@ -52,8 +54,9 @@ enum class EventType : std::uint8_t {
   object_destroy, // object
   lock_acquire,   // fiber took object; a = 1 read (rwmutex rlock), 0 write/exclusive; site; stack
   lock_release,   // fiber released object; a as in lock_acquire
-  chan_send,      // fiber completed a send on object
-  chan_recv,      // fiber completed a receive on object; a = 1 ok, 0 closed
+  chan_send,      // fiber completed a send on object; other = the parked fiber it woke (0: none;
+                  // its unpark event follows)
+  chan_recv,      // fiber completed a receive on object; a = 1 ok, 0 closed; other as chan_send
   chan_close,     // fiber closed object
   select_done,    // fiber's select finished: object = the channel of the chosen case (0: default),
                   // a = case index, b = 1 send, 0 receive
