@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 HEADER = re.compile(r'^fiber (\d+) ("[^"]*" )?\[[^\]]*\]:$')
+# Identical fibers print once (docs/dump-format.md, "Groups").
+GROUP = re.compile(r'^fibers (\d+(?:, \d+)*)(?: \.\.\.)? \((\d+) fibers\)( "[^"]*")? \[[^\]]*\]:$')
 
 
 def check_dump(text, want):
@@ -23,10 +25,11 @@ def check_dump(text, want):
         problems.append(f"'fibers:' lines {announced}, want [{want}]")
     blocks, cur = [], None
     for l in lines:
-        m = HEADER.match(l)
-        if m:
-            cur = {"id": int(m.group(1)), "frames": 0, "created": False, "header": l,
-                   "not_started": False}
+        m, g = HEADER.match(l), GROUP.match(l)
+        if m or g:
+            ids = [int(m.group(1))] if m else [int(x) for x in g.group(1).split(", ")]
+            cur = {"id": ids[0], "ids": ids, "count": 1 if m else int(g.group(2)), "frames": 0,
+                   "created": False, "header": l, "not_started": False}
             blocks.append(cur)
         elif cur is None:
             continue
@@ -38,9 +41,10 @@ def check_dump(text, want):
             cur["created"] = True
         elif l == "":
             cur = None
-    if len(blocks) != want:
-        problems.append(f"{len(blocks)} fiber headers, want {want}")
-    if len({b["id"] for b in blocks}) != len(blocks):
+    if sum(b["count"] for b in blocks) != want:
+        problems.append(f"{sum(b['count'] for b in blocks)} fibers in {len(blocks)} blocks, "
+                        f"want {want}")
+    if len({i for b in blocks for i in b["ids"]}) != sum(len(b["ids"]) for b in blocks):
         problems.append("a fiber is listed twice")
     for b in blocks:
         if b["frames"] == 0 and not b["not_started"]:

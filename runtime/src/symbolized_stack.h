@@ -1,0 +1,30 @@
+// Symbolized stacks (internal): a fiber's raw program counters turned into
+// the frames a dump prints (docs/dump-format.md, "Frames", "Trimming",
+// "Elision").
+//
+// The runtime's own frames are trimmed from the top (the first frame is the
+// user's call into tether, or the user code itself) and the fiber's entry
+// machinery from the bottom; a user function inlined into tether's
+// type-erased wrapper is named after the callable. What remains is cut to
+// the 50 innermost + 50 outermost frames with `elided` frames in between.
+// Not async-signal-safe (libdw allocates): call after a capture, from an
+// ordinary thread or a fiber (a fiber's call runs on a thread of its own).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "stack_capture.h"
+#include "symbolizer.h"
+
+namespace tether::detail {
+
+struct SymbolizedStack {
+  std::vector<Frame> frames;
+  std::size_t elided_after = 0;  // the gap follows this many frames
+  std::size_t elided = 0;
+  StackStatus status = StackStatus::ok;
+};
+SymbolizedStack symbolize_stack(const RawStack& raw);
+
+}  // namespace tether::detail
