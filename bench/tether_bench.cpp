@@ -334,6 +334,9 @@ void BM_PoolToLockedServerDetectOn(benchmark::State& state) {
 BENCHMARK(BM_PoolToLockedServerDetectOn)->UseRealTime();
 
 // B1 whose server answers each request holding "outer" and then "inner".
+// client_cpu_ns as in B1: the locked thread's CPU time per round trip (both
+// fibers and every lock-order hook run there), steadier than real time on a
+// loaded machine.
 void locked_request_reply(benchmark::State& state) {
   tether::run([&] {
     auto t = tether::ThreadLocker::make("bench-b1-locked");
@@ -351,10 +354,13 @@ void locked_request_reply(benchmark::State& state) {
     });
     t.go([&] {
       int i = 0;
+      const double cpu0 = thread_cpu_ns();
       for (auto _ : state) {
         req.send(i++);
         benchmark::DoNotOptimize(rep.recv());
       }
+      state.counters["client_cpu_ns"] =
+          benchmark::Counter(thread_cpu_ns() - cpu0, benchmark::Counter::kAvgIterations);
       req.close();
     }).join();
     server.join();
@@ -370,6 +376,13 @@ void BM_SameThreadLockedDetectOn(benchmark::State& state) {
   locked_request_reply(state);
 }
 BENCHMARK(BM_SameThreadLockedDetectOn)->UseRealTime();
+// Lock-order tracking alone (the watchdog off): the tracker's own cost.
+void BM_SameThreadLockedLockOrderOn(benchmark::State& state) {
+  DetectionEnv env(false);
+  setenv("TETHER_LOCK_ORDER", "1", 1);  // env restores the caller's value
+  locked_request_reply(state);
+}
+BENCHMARK(BM_SameThreadLockedLockOrderOn)->UseRealTime();
 
 }  // namespace
 

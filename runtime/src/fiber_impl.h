@@ -8,6 +8,7 @@
 #include <source_location>
 #include <string>
 
+#include "lock_order.h"
 #include "sanitizers.h"
 #include "spin_lock.h"
 #include "stack_pool.h"
@@ -94,6 +95,7 @@ struct Fiber {
   Locker* os_locker = nullptr;  // lock_os_thread()'s private locker
   int os_lock_depth = 0;
   bool is_call = false;         // a ThreadLocker::call() fiber: not a member of its locker
+  FiberLockOrder lock_order;    // held locks for lock-order tracking (lock_order.h)
   std::atomic<bool> abandoned{false};  // still alive when its run() returned: never resumed
 
   std::atomic<Worker*> worker{nullptr};  // the thread it runs / last ran on

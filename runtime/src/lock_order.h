@@ -28,6 +28,14 @@
 // Nodes are object ids, never addresses; a destroyed lock leaves the graph.
 // Cycles are searched up to kMaxCycle locks long.
 //
+// Cost: the common case takes no process-wide lock. Each logical thread keeps
+// its held locks in its own small array (inline, chunks for deep nesting),
+// written only by itself; another fiber's unlock finds the holder by a scan
+// of every fiber and marks the entry released with a CAS (rare). Each OS
+// thread caches the (held, acquired) pairs it has seen in the graph; ids are
+// never reused, so a cached pair stays true. Only a pair this thread has not
+// seen takes the graph's mutex (and a stack, if the edge is new).
+//
 // On with TETHER_LOCK_ORDER=1, and under `tether run` (TETHER_UNDER_RUN=1)
 // unless TETHER_LOCK_ORDER=0. Read when tether::run starts. Off, each hook
 // costs one relaxed load and a predictable branch.
@@ -41,6 +49,21 @@
 namespace tether::detail {
 
 class SyncObject;
+struct Fiber;
+struct HeldLocks;  // one logical thread's held locks (lock_order.cpp)
+
+// A fiber's part of the tracker (a member of Fiber). `held` is allocated at
+// the fiber's first tracked acquisition and freed with the fiber; `caller`,
+// for a call() fiber, is the held set of the logical thread that waits for it
+// (which leads on to that thread's own caller, if any).
+struct FiberLockOrder {
+  FiberLockOrder() = default;
+  FiberLockOrder(const FiberLockOrder&) = delete;
+  FiberLockOrder& operator=(const FiberLockOrder&) = delete;
+  ~FiberLockOrder();
+  std::atomic<HeldLocks*> held{nullptr};  // atomic: another fiber's unlock scans it
+  const HeldLocks* caller = nullptr;
+};
 
 inline constexpr std::size_t kMaxCycle = 10;
 
@@ -62,6 +85,9 @@ void lock_order_before(const SyncObject& lock, bool read, std::source_location s
 void lock_order_acquired(const SyncObject& lock, std::source_location site) noexcept;
 void lock_order_released(const SyncObject& lock) noexcept;
 void lock_order_forget(std::uint64_t object_id) noexcept;
+// ThreadLocker::call(), before its fiber first runs: the calling fiber or
+// plain thread (which waits, holding its locks) becomes call_fiber's caller.
+void lock_order_call(Fiber& call_fiber) noexcept;
 
 // For tests: inversions reported so far in this process.
 std::size_t lock_order_inversions() noexcept;

@@ -229,6 +229,7 @@ void ThreadLocker::call_task(Task fn, std::source_location site) {
     throw;
   }
   cf->is_call = true;
+  if (detail::lock_order_on()) detail::lock_order_call(*cf);  // cf runs under our locks
   cf->locker.store(l, std::memory_order_release);
   const std::uint64_t call_fiber = cf->id;  // cf may be gone once the call is done
   detail::trace::on_thread_lock(call_fiber, l->worker.thread_id, l->object_id());
