@@ -60,7 +60,21 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// "MODULE+0xOFF pc=0xPC": an unsymbolized frame's location.
+void append_raw_location(std::string& s, std::string_view module, std::uintptr_t offset,
+                         std::uintptr_t pc) {
+  const auto slash = module.rfind('/');
+  s += slash == std::string_view::npos ? module : module.substr(slash + 1);
+  s += "+" + hex(offset) + " pc=" + hex(pc) + "\n";
+}
+
 void append_frame(std::string& s, const Frame& f) {
+  if (f.unsymbolized) {
+    s += "??\n\t";
+    append_raw_location(s, f.module.empty() ? "??" : f.module, f.module.empty() ? f.pc : f.offset,
+                        f.pc);
+    return;
+  }
   s += f.function;
   s += '\n';
   s += '\t';
@@ -82,15 +96,11 @@ void append_raw_frame(std::string& s, std::uintptr_t pc, bool exact) {
   const bool found = dladdr(reinterpret_cast<void*>(addr), &info) != 0;
   s += found && info.dli_sname ? info.dli_sname : "??";
   s += "\n\t";
-  if (found && info.dli_fname && *info.dli_fname) {
-    const char* slash = std::strrchr(info.dli_fname, '/');
-    s += slash ? slash + 1 : info.dli_fname;
-  } else {
-    s += found ? program_invocation_short_name : "??";
-  }
-  s += "+" + hex(found ? pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase) : pc);
-  s += " pc=" + hex(pc);
-  s += '\n';
+  const char* module = !found ? "??"
+                       : info.dli_fname && *info.dli_fname ? info.dli_fname
+                                                            : program_invocation_short_name;
+  append_raw_location(s, module, found ? pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase) : pc,
+                      pc);
 }
 
 // The frames of a block (everything between the header and "created by").

@@ -3,7 +3,9 @@
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -65,6 +67,31 @@ std::string die_name(Dwarf_Die* die) {
   return "??";
 }
 
+// Whether kLibdwRoom bytes of address space can still be mapped (and so
+// libdw's allocations are unlikely to fail).
+bool room_for_libdw() noexcept {
+  void* p = mmap(nullptr, kLibdwRoom, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  munmap(p, kLibdwRoom);
+  return true;
+}
+
+// A frame from the dynamic loader's tables alone: the module and the PC's
+// offset in it (the symbol is left out: demangling allocates).
+Frame unsymbolized_frame(std::uintptr_t pc, bool exact) {
+  Frame f;
+  f.pc = pc;
+  f.function = "??";
+  f.unsymbolized = true;
+  Dl_info info{};
+  const std::uintptr_t addr = exact || pc == 0 ? pc : pc - 1;
+  if (dladdr(reinterpret_cast<void*>(addr), &info) != 0) {
+    f.module = info.dli_fname && *info.dli_fname ? info.dli_fname : program_invocation_name;
+    f.offset = pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+  }
+  return f;
+}
+
 }  // namespace
 
 Symbolizer& Symbolizer::instance() {
@@ -79,6 +106,11 @@ const std::vector<Frame>& Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
   std::lock_guard lk(mu_);
   auto& cache = cache_[exact ? 1 : 0];
   if (auto it = cache.find(pc); it != cache.end()) return it->second;
+  if (!room_for_libdw()) {
+    std::vector<Frame>& raw = unsymbolized_[pc];
+    if (raw.empty()) raw.push_back(unsymbolized_frame(pc, exact));
+    return raw;
+  }
 
   std::vector<Frame> frames;
   const Dwarf_Addr addr = exact || pc == 0 ? pc : pc - 1;

@@ -8,8 +8,16 @@
 // inline scopes), so an inlined user function still shows up by name.
 // Names are demangled. Not async-signal-safe: symbolize after a capture, on
 // an ordinary thread. Thread-safe (one lock).
+//
+// When memory is short, libdw is not called: it aborts (an assertion) or
+// exits the process ("libdw: Cannot allocate memory") when an allocation
+// fails. A PC not in the cache is then described from dladdr alone (module
+// and offset, `unsymbolized` set) and not cached, so a later call, with
+// memory back, symbolizes it. "Short": kLibdwRoom bytes of address space
+// cannot be mapped (checked on each cache miss; two system calls).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,7 +35,11 @@ struct Frame {
   std::uintptr_t offset = 0;   // pc - the function's start (Go's +0xOFF)
   std::string module;          // the ELF file it lies in
   bool inlined = false;        // an inlined call inside the next frame
+  bool unsymbolized = false;   // memory was short: only module and offset are known
 };
+
+// Address space libdw may need to read a module's debug information.
+inline constexpr std::size_t kLibdwRoom = std::size_t{64} << 20;
 
 class Symbolizer {
  public:
@@ -45,6 +57,7 @@ class Symbolizer {
   std::unique_ptr<Impl> impl_;
   std::mutex mu_;
   std::unordered_map<std::uintptr_t, std::vector<Frame>> cache_[2];  // [exact]
+  std::unordered_map<std::uintptr_t, std::vector<Frame>> unsymbolized_;  // while memory is short
 };
 
 // abi::__cxa_demangle, or the name itself.
