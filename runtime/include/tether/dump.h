@@ -9,7 +9,9 @@
 //
 // A dump starts with a block naming the process, the time and the threads
 // that run fibers (each running a fiber, idle or in a syscall), then lists
-// every live fiber in id order. docs/dump-format.md gives the grammar.
+// every live fiber in id order; identical fibers (same state, creation site
+// and frames) print once as a group, "fibers 12, 13 ... (1000 fibers)
+// [...]:", unless TETHER_DUMP_GROUP=0. docs/dump-format.md gives the grammar.
 //
 // The dump is consistent: every thread that runs fibers is briefly stopped
 // (a real-time signal; a thread blocked in a system call is interrupted and
