@@ -91,9 +91,10 @@ void Runtime::inject_fiber(Fiber* f) noexcept {
   wake_idle_worker();
 }
 
-void Runtime::wake_idle_worker() noexcept {
+void Runtime::wake_idle_worker(bool even_if_spinning) noexcept {
   fence(std::memory_order_seq_cst);
-  if (nspinning.load(std::memory_order_relaxed) != 0 || nidle.load(std::memory_order_relaxed) == 0)
+  if ((!even_if_spinning && nspinning.load(std::memory_order_relaxed) != 0) ||
+      nidle.load(std::memory_order_relaxed) == 0)
     return;
   Worker* w = nullptr;
   idle_lock.lock();
@@ -125,9 +126,9 @@ Fiber* Runtime::steal(Worker* thief) noexcept {
       v->qlock.unlock();
       if (f) return f;
     }
-    // A thread stuck in a system call cannot run its runnext: take it.
-    if (v->in_syscall.load(std::memory_order_acquire) &&
-        v->runnext.load(std::memory_order_relaxed) != nullptr) {
+    // A thread stuck in a system call, or running one fiber that does not
+    // switch out (runnext_stale_at), cannot run its runnext: take it.
+    if (v->runnext.load(std::memory_order_relaxed) != nullptr && v->runnext_stealable()) {
       if (Fiber* f = v->runnext.exchange(nullptr, std::memory_order_acq_rel)) return f;
     }
   }
@@ -140,8 +141,7 @@ bool Runtime::pool_has_work() const noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     Worker* v = pool[i].load(std::memory_order_acquire);
     if (v->queued.load(std::memory_order_relaxed) != 0) return true;
-    if (v->in_syscall.load(std::memory_order_relaxed) && v->runnext.load(std::memory_order_relaxed))
-      return true;
+    if (v->runnext.load(std::memory_order_relaxed) && v->runnext_stealable()) return true;
   }
   return false;
 }
@@ -198,6 +198,7 @@ void Monitor::loop() {
     lk.unlock();
     const std::int64_t t = now_ns();
     check_syscalls(t);
+    check_starved_runnext();
     Runtime* rt = runtime();
     bool busy = false;
     if (rt) {
@@ -230,8 +231,10 @@ void Monitor::check_syscalls(std::int64_t now) {
   if (!stuck_with_work || !rt->pool_has_work()) return;
   // Let an idle pool thread take the work, or start a spare one.
   if (rt->nidle.load(std::memory_order_acquire) > 0) {
-    rt->nspinning.store(0, std::memory_order_relaxed);  // spinners never block wakeups for long
-    rt->wake_idle_worker();
+    // Even past a spinner: it may be the very thread that is stuck. (This
+    // used to reset nspinning instead, which a spinner still counted in
+    // then took below zero, and no thread spun or woke others after that.)
+    rt->wake_idle_worker(/*even_if_spinning=*/true);
     return;
   }
   int running = 0;
@@ -243,6 +246,25 @@ void Monitor::check_syscalls(std::int64_t now) {
     std::lock_guard plk(rt->pool_mu);
     rt->start_pool_worker();
   }
+}
+
+void Monitor::check_starved_runnext() {
+  Runtime* rt = runtime();
+  if (!rt) return;
+  const std::size_t n = rt->npool.load(std::memory_order_acquire);
+  bool starved = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    Worker* w = rt->pool[i].load(std::memory_order_acquire);
+    const std::uint64_t s = w->switches.load(std::memory_order_relaxed);
+    if (s == w->monitor_seen_switches && w->runnext.load(std::memory_order_relaxed) != nullptr &&
+        !w->idle.load(std::memory_order_relaxed)) {
+      w->runnext_stale_at.store(s, std::memory_order_relaxed);
+      starved = true;
+    }
+    w->monitor_seen_switches = s;
+  }
+  // A spinning pool thread finds it by itself (steal()); else wake one.
+  if (starved) rt->wake_idle_worker();
 }
 
 void arm_timer(Waiter* w, Clock::time_point deadline) noexcept {

@@ -37,6 +37,7 @@ class Monitor {
  private:
   void loop();
   void check_syscalls(std::int64_t now);
+  void check_starved_runnext();  // see Worker::runnext_stale_at
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<std::pair<Clock::time_point, Waiter*>> timers_;
@@ -78,7 +79,8 @@ struct Runtime {
 
   void start_pool_worker();  // pool_mu held
   void inject_fiber(Fiber* f) noexcept;
-  void wake_idle_worker() noexcept;  // wakep: wake one idle pool thread if none spins
+  // wakep: wake one idle pool thread if none spins (or even if one does).
+  void wake_idle_worker(bool even_if_spinning = false) noexcept;
   Fiber* steal(Worker* thief) noexcept;
   bool pool_has_work() const noexcept;
 };

@@ -292,9 +292,11 @@ void pool_loop(Worker* w) {
       continue;
     }
     // One spinner at a time: it catches a reply that is about to arrive.
+    std::int64_t spin_start = -1;
     if (spin > 0 && rt->nspinning.fetch_add(1, std::memory_order_acq_rel) == 0) {
       Fiber* found = nullptr;
-      const std::int64_t until = now_ns() + budget.ns();
+      spin_start = now_ns();
+      const std::int64_t until = spin_start + budget.ns();
       for (unsigned i = 0; !found; ++i) {
         found = find_pool_work(w);
         if (found || ((i & 15) == 15 && now_ns() >= until)) break;
@@ -331,6 +333,9 @@ void pool_loop(Worker* w) {
       break;
     }
     w->parker.park(0);
+    // Woken from another CPU soon after this thread began to wait: a longer
+    // spin would have caught the work without a ~50 us cross-CPU wake-up.
+    if (spin_start >= 0) budget.woke_after(w->parker.remote_wake_delay(spin_start));
     unregister_idle(rt, w);
   }
 }

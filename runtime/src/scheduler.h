@@ -102,6 +102,19 @@ struct Worker {
   void count_switch() noexcept {
     switches.store(switches.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
+  // A pool thread's runnext waits behind its running fiber until that fiber
+  // switches out; one that never does (a CPU-bound loop) would starve it. So
+  // the monitor, seeing a runnext and no switch for a whole tick, stamps the
+  // switch count here, and while the count still equals the stamp other pool
+  // threads may steal the runnext (Go's sysmon retakes a P for the same
+  // reason). Only a comparison on the owner's side: nothing on the hot path.
+  std::atomic<std::uint64_t> runnext_stale_at{~std::uint64_t{0}};
+  std::uint64_t monitor_seen_switches = 0;  // the monitor's own: the count at its last tick
+  bool runnext_stealable() const noexcept {
+    return in_syscall.load(std::memory_order_acquire) ||
+           switches.load(std::memory_order_relaxed) ==
+               runnext_stale_at.load(std::memory_order_relaxed);
+  }
 
   // Scheduling. pick_next() and after_switch() are inline (below): switch_out()
   // is one function with them. (switch_out() itself stays out of line: inlined

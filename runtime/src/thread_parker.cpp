@@ -1,6 +1,7 @@
 #include "thread_parker.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,9 +27,11 @@ bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept 
   int s = kNotified;
   if (state_.compare_exchange_strong(s, kEmpty, std::memory_order_acquire)) return true;
   // Spin: consume a permit that soon becomes there.
+  std::int64_t spin_start = -1;
   if (spin_ns > 0) {
     if (spin_.max_ns() != spin_ns) spin_ = SpinBudget(spin_ns);
-    const std::int64_t until = now_ns() + spin_.ns();
+    spin_start = now_ns();
+    const std::int64_t until = spin_start + spin_.ns();
     for (unsigned i = 0;; ++i) {
       s = state_.load(std::memory_order_acquire);
       if (s == kNotified && state_.compare_exchange_weak(s, kEmpty, std::memory_order_acquire)) {
@@ -43,6 +46,8 @@ bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept 
   const std::int64_t deadline = timeout_ns >= 0 ? now_ns() + timeout_ns : -1;
   for (;;) {
     // Announce sleep; a permit that arrived meanwhile is consumed instead.
+    woken_at_.store(0, std::memory_order_relaxed);
+    sleep_cpu_ = sched_getcpu();  // glibc reads it from rseq: no system call
     if (state_.exchange(kSleeping, std::memory_order_acquire) == kNotified) {
       state_.store(kEmpty, std::memory_order_relaxed);
       return true;
@@ -64,6 +69,7 @@ bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept 
     int s = state_.load(std::memory_order_acquire);
     if (s == kNotified) {
       state_.store(kEmpty, std::memory_order_relaxed);
+      if (spin_start >= 0) spin_.woke_after(remote_wake_delay(spin_start));
       return true;
     }
     // Spurious wake-up or timeout: loop (re-announces sleep, rechecks the deadline).
@@ -71,8 +77,21 @@ bool ThreadParker::park(std::int64_t spin_ns, std::int64_t timeout_ns) noexcept 
 }
 
 void ThreadParker::unpark() noexcept {
-  if (state_.exchange(kNotified, std::memory_order_release) == kSleeping)
+  if (state_.exchange(kNotified, std::memory_order_release) == kSleeping) {
+    waker_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
+    woken_at_.store(now_ns(), std::memory_order_relaxed);
     futex(&state_, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  }
+}
+
+std::int64_t ThreadParker::remote_wake_delay(std::int64_t since_ns) const noexcept {
+  // Stamps are written after the permit, so a sleeper woken by another
+  // event can read none yet (0) or, if it did not sleep, stale ones: both
+  // are "not known". Relaxed loads: a heuristic, never a correctness input.
+  const std::int64_t at = woken_at_.load(std::memory_order_relaxed);
+  const int cpu = waker_cpu_.load(std::memory_order_relaxed);
+  if (at <= 0 || at < since_ns || cpu < 0 || sleep_cpu_ < 0 || cpu == sleep_cpu_) return -1;
+  return at - since_ns;
 }
 
 ThreadParker& ThreadParker::for_this_thread() noexcept {

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -78,6 +79,28 @@ TEST(Fiber, YieldLetsOthersRun) {
   int switches = 0;
   for (std::size_t i = 1; i < order.size(); ++i) switches += order[i] != order[i - 1];
   EXPECT_GE(switches, 4);
+}
+
+// A fiber readied by a pool fiber waits in that thread's runnext slot; if
+// the readier then runs without ever switching out, an idle pool thread must
+// still get to run it (the monitor marks the slot stealable and wakes one).
+TEST(Fiber, RunnextIsNotStarvedByAFiberThatNeverSwitches) {
+  setenv("TETHER_PROCS", "2", 1);
+  std::atomic<bool> ran{false};
+  bool ran_while_spinning = false;
+  tether::run([&] {
+    tether::go([&] {
+      auto b = tether::go([&] { ran.store(true); });  // into this thread's runnext
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!ran.load() && std::chrono::steady_clock::now() < give_up) {
+      }
+      ran_while_spinning = ran.load();
+      b.join();
+    }).join();
+  });
+  unsetenv("TETHER_PROCS");
+  EXPECT_TRUE(ran_while_spinning) << "the runnext fiber ran only after its thread's fiber "
+                                     "switched out";
 }
 
 TEST(Fiber, JoinFromAPlainThread) {
