@@ -30,6 +30,7 @@
 #include "tether/trace/trace_reader.h"
 #include "tether/trace/trace_summary.h"
 #ifdef TETHER_HAVE_TRACE_ANALYSIS
+#include "tether/sarif/sarif_log.h"
 #include "tether/trace/analysis.h"
 #endif
 
@@ -129,12 +130,7 @@ Json trace_json(const std::string& file, const ReadResult& r) {
 // --- the analyses' results (docs/analyze-format.md) ---------------------------
 
 // `file` relative to `root` when it lies below it (as lint shows paths).
-std::string relative_to(const std::string& file, const std::string& root) {
-  if (root.empty() || file.empty()) return file;
-  const auto rel = std::filesystem::path(file).lexically_relative(root);
-  if (rel.empty() || rel.native().starts_with("..")) return file;
-  return rel.string();
-}
+using sarif::relative_to;
 
 Json site_json(const trace::SourceSite& s, const std::string& root) {
   if (s.file.empty() && s.function.empty()) return nullptr;
@@ -274,7 +270,7 @@ void write_analysis_text(std::ostream& out, const trace::AnalysisResult& r,
                      r.stats.clean_end ? " (the end of a clean run)" : "");
 }
 
-// --- SARIF 2.1.0: the layout of `tether lint --format sarif` (analyzer/lint/report.cpp) ---
+// --- SARIF 2.1.0: the log `tether lint --format sarif` writes too (tether/sarif/sarif_log.h) ---
 
 struct RuleInfo {
   const char* id;
@@ -305,104 +301,49 @@ std::string rule_id(const trace::Finding& f) {
   return f.kind == "deadlock" ? "deadlock/" + f.pattern : f.kind;
 }
 
-std::string uri_encode_path(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
+sarif::Location sarif_location(const trace::SourceSite& s) {
+  return {s.file, s.line > 0 ? static_cast<unsigned>(s.line) : 0u, 0};
 }
 
-Json physical(const trace::SourceSite& s, const std::string& root) {
-  const std::string rel = relative_to(s.file, root);
-  Json art = rel != s.file || !std::filesystem::path(s.file).is_absolute()
-                 ? Json{{"uri", uri_encode_path(rel)}, {"uriBaseId", "SRCROOT"}}
-                 : Json{{"uri", "file://" + uri_encode_path(s.file)}};
-  Json p = {{"artifactLocation", art}};
-  if (s.line > 0) p["region"] = {{"startLine", s.line}};
-  return p;
-}
-
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-Json sarif_log(const trace::AnalysisResult& r, const std::string& trace_file,
-               const std::string& root) {
-  Json rules = Json::array();
-  std::map<std::string, int> index;
-  for (const RuleInfo& rule : kRules) {
-    index[rule.id] = static_cast<int>(rules.size());
-    rules.push_back({{"id", rule.id},
-                     {"name", rule.id},
-                     {"shortDescription", {{"text", rule.text}}},
-                     {"fullDescription", {{"text", rule.text}}},
-                     {"help", {{"text", "See docs/deadlock-patterns.md and docs/analyze-format.md"}}},
-                     {"defaultConfiguration", {{"level", rule.level}}}});
-  }
-  Json results = Json::array();
-  std::map<std::string, int> occurrences;
+sarif::SarifLog sarif_log(const trace::AnalysisResult& r, const std::string& trace_file,
+                          const std::string& root) {
+  sarif::SarifLog log("tether-analyze", "", root);
+  for (const RuleInfo& rule : kRules)
+    log.add_rule({rule.id, rule.text, rule.text,
+                  "See docs/deadlock-patterns.md and docs/analyze-format.md", rule.level});
+  // A result needs a location: the primary site, or else the trace itself
+  // (made absolute: a relative trace path is relative to here, not to --root).
+  std::error_code ec;
+  std::string trace_path = std::filesystem::absolute(trace_file, ec).lexically_normal().string();
+  if (ec) trace_path = trace_file;
   for (const trace::Finding& f : r.findings) {
-    const std::string id = rule_id(f);
-    Json res = {{"ruleId", id},
-                {"level", f.kind == "deadlock" || f.kind == "misuse" ? "error" : "warning"},
-                {"message", {{"text", f.message.empty() ? f.kind + " (" + f.pattern + ")"
-                                                        : f.message}}}};
-    if (auto it = index.find(id); it != index.end()) res["ruleIndex"] = it->second;
-    // The primary site, or else the trace itself: a result needs a location.
-    if (!f.location.file.empty()) {
-      res["locations"] = Json::array({{{"physicalLocation", physical(f.location, root)}}});
-    } else {
-      res["locations"] = Json::array(
-          {{{"physicalLocation", physical(trace::SourceSite{"", trace_file, 0}, root)}}});
-    }
+    sarif::Result res;
+    res.rule_id = rule_id(f);
+    res.level = f.kind == "deadlock" || f.kind == "misuse" ? "error" : "warning";
+    res.message = f.message.empty() ? f.kind + " (" + f.pattern + ")" : f.message;
+    res.location =
+        f.location.file.empty() ? sarif::Location{trace_path, 0, 0} : sarif_location(f.location);
     // Every other site the finding names: where each fiber waits, both
     // acquisitions of a lock-order inversion.
-    Json related = Json::array();
-    auto relate = [&](const trace::SourceSite& s, const std::string& text) {
-      if (s.file.empty()) return;
-      related.push_back({{"id", static_cast<int>(related.size())},
-                         {"physicalLocation", physical(s, root)},
-                         {"message", {{"text", text}}}});
-    };
     for (const trace::FiberInfo& x : f.fibers)
-      relate(x.site, fmt::format("fiber {}{}{} waits here ({})", x.id, x.name.empty() ? "" : " ",
-                                 x.name, x.state));
+      res.related.push_back(
+          {sarif_location(x.site), fmt::format("fiber {}{}{} waits here ({})", x.id,
+                                               x.name.empty() ? "" : " ", x.name, x.state)});
     for (const trace::LockOrderEdge& e : f.lock_edges) {
-      relate(e.held_site, fmt::format("fiber {} took {} here", e.fiber, e.held));
-      relate(e.acquired_site, fmt::format("then took {} here", e.acquired));
+      res.related.push_back(
+          {sarif_location(e.held_site), fmt::format("fiber {} took {} here", e.fiber, e.held)});
+      res.related.push_back(
+          {sarif_location(e.acquired_site), fmt::format("then took {} here", e.acquired)});
     }
-    if (!related.empty()) res["relatedLocations"] = related;
-    // Stable when the code moves: rule, file, function and the fibers' sites.
-    std::uint64_t h = fnv1a(id, fnv1a(relative_to(f.location.file, root)));
-    h = fnv1a(f.location.function, h);
-    for (const trace::FiberInfo& x : f.fibers) h = fnv1a(x.site.function, fnv1a(x.state, h));
-    const std::string base = fmt::format("{:016x}", h);
-    res["partialFingerprints"] = {
-        {"primaryLocationLineHash", fmt::format("{}:{}", base, ++occurrences[base])}};
-    results.push_back(res);
+    // Stable when the code moves: file, rule, function and the fibers' sites.
+    res.fingerprint = {relative_to(f.location.file, root), res.rule_id, f.location.function};
+    for (const trace::FiberInfo& x : f.fibers) {
+      res.fingerprint.push_back(x.state);
+      res.fingerprint.push_back(x.site.function);
+    }
+    log.add_result(res);
   }
-  Json run = {{"tool",
-               {{"driver",
-                 {{"name", "tether-analyze"}, {"rules", rules}}}}},
-              {"results", results},
-              {"columnKind", "unicodeCodePoints"}};
-  if (!root.empty()) {
-    std::string base = root;
-    if (!base.ends_with('/')) base += '/';
-    run["originalUriBaseIds"] = {{"SRCROOT", {{"uri", "file://" + uri_encode_path(base)}}}};
-  }
-  return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-          {"version", "2.1.0"},
-          {"runs", Json::array({run})}};
+  return log;
 }
 #endif  // TETHER_HAVE_TRACE_ANALYSIS
 
@@ -489,7 +430,7 @@ int run_analyze(const AnalyzeOptions& o) {
     doc["summary"] = summary_json(r);
     *out << doc.dump(2) << "\n";
   } else if (o.format == "sarif") {
-    *out << sarif_log(result, o.input, root).dump(2) << "\n";
+    sarif_log(result, o.input, root).write(*out);
   } else {
     if (o.summary) write_summary_text(*out, o.input, r);
     write_analysis_text(*out, result, root);

@@ -7,10 +7,11 @@
 //        file:line:col: note: ...   (same layout, one per note)
 // JSON:  {"version":1,"diagnostics":[{rule,severity,file,line,column,message,notes:[...]}],
 //         "files":[...]}
-// SARIF: one run, tool.driver.rules from rules.h, results with ruleId,
-//        ruleIndex, level, message, a repo-relative location (uriBaseId
-//        SRCROOT), relatedLocations for the notes and partialFingerprints
-//        that survive the code moving up or down.
+// SARIF: a tether/sarif/sarif_log.h log: one run, tool.driver.rules from
+//        rules.h, results with ruleId, ruleIndex, level, message, a
+//        repo-relative location (uriBaseId SRCROOT), relatedLocations for the
+//        notes and partialFingerprints that survive the code moving up or
+//        down (rule, file and the trimmed text of the line).
 #pragma once
 
 #include <ostream>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "lint/diagnostic.h"
+#include "tether/sarif/sarif_log.h"
 
 namespace tether::lint {
 
@@ -35,9 +37,9 @@ void write_json(std::ostream& out, const ReportInput& in);
 void write_sarif(std::ostream& out, const ReportInput& in);
 void write_report(std::ostream& out, const ReportInput& in, Format f);
 
-// `file` relative to `root` when it lies below it, else unchanged.
-std::string relative_to(const std::string& file, const std::string& root);
-// RFC 3986 percent-encoding of a path for a URI (keeps '/').
-std::string uri_encode_path(const std::string& path);
+// `file` relative to `root` when it lies below it, else unchanged; a path's
+// RFC 3986 percent-encoding for a URI (keeps '/'). Shared with the SARIF log.
+using sarif::relative_to;
+using sarif::uri_encode_path;
 
 }  // namespace tether::lint
