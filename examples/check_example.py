@@ -2,19 +2,25 @@
 """Runs an example under `tether run --report FILE` and checks the outcome.
 
   check_example.py TETHER PROG [ARG...] --expect none [--stdout REGEX]...
-  check_example.py TETHER PROG [ARG...] --expect KIND PATTERN [NAME...]
+  check_example.py TETHER PROG [ARG...] [--readme README EXAMPLE] --expect KIND PATTERN [NAME...]
 
 none: PROG exits 0, the report has no findings (or was not written), and each
 --stdout REGEX matches some line of PROG's output (the story ran to its end).
 KIND PATTERN: `tether run` exits 66 and the JSON report (docs/report-format.md)
 holds a finding of that kind and pattern whose fibers and objects include
-every NAME. On failure: what differed, then the command's stdout and stderr."""
+every NAME. --readme: the report also holds the finding README shows in the
+output block of EXAMPLE (readme_output.py: "tether: deadlock (PATTERN): ..."
+and its "  fiber N "name" [" lines), a deadlock of that pattern whose fibers'
+names are exactly the names shown. On failure: what differed, then the
+command's stdout and stderr."""
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+
+import readme_output
 
 
 def fail(msg, p=None):
@@ -24,12 +30,46 @@ def fail(msg, p=None):
     return 1
 
 
+def check_readme(readme, findings, p):
+    """README's shown finding of the example is among FINDINGS."""
+    path, example = readme
+    try:
+        want = readme_output.shown(path, example)
+    except (readme_output.Error, OSError) as e:
+        return fail(str(e), p)
+    where = "%s:%d:1" % (path, want["line"])
+    shown = sorted(set(want["fibers"]))
+    seen = []
+    for f in findings:
+        if f["kind"] != want["kind"] or f["pattern"] != want["pattern"]:
+            continue
+        names = sorted({x["name"] for x in f["fibers"]})
+        if names == shown:
+            print("PASS: %s: README's %s/%s with fibers %s is what the program reports"
+                  % (where, want["kind"], want["pattern"], ", ".join(shown)))
+            return 0
+        seen.append(names)
+    got = ["%s/%s %s" % (f["kind"], f["pattern"], sorted({x["name"] for x in f["fibers"]}))
+           for f in findings]
+    return fail("%s: README shows %s/%s with fibers %s; the program reports %s "
+                "(scripts/example_outputs.sh regenerates README's outputs)"
+                % (where, want["kind"], want["pattern"], shown, got or "no finding"), p)
+
+
 def main(argv):
     if "--expect" not in argv or len(argv) < 4:
         print(__doc__)
         return 2
     at = argv.index("--expect")
     tether, prog, args = argv[0], argv[1], argv[2:at]
+    readme = None
+    if "--readme" in args:
+        r = args.index("--readme")
+        if len(args) < r + 3:
+            print(__doc__)
+            return 2
+        readme = args[r + 1:r + 3]
+        args = args[:r] + args[r + 3:]
     expect = argv[at + 1:]
     stdout_res = []
     while len(expect) >= 2 and expect[-2] == "--stdout":
@@ -74,7 +114,7 @@ def main(argv):
             if missing:
                 return fail("%s/%s finding lacks %s: %s" % (kind, pattern, missing, json.dumps(f)), p)
             print("PASS: status 66, %s/%s with %s" % (kind, pattern, ", ".join(names) or "-"))
-            return 0
+            return check_readme(readme, findings, p) if readme else 0
         got = ["%s/%s" % (f["kind"], f["pattern"]) for f in findings]
         return fail("no %s/%s finding; the report has %s" % (kind, pattern, got or "none"), p)
 
