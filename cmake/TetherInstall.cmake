@@ -7,7 +7,9 @@
 #   lib/cmake/tether/tetherConfig.cmake     find_package(tether CONFIG):
 #                                           tether::runtime (static), tether::runtime_shared
 #   lib/pkgconfig/tether.pc                 pkg-config tether (--static for the archive's deps)
-#   share/man/man1/tether.1                 from docs/tether.1.md (scripts/gen_man.py)
+#   share/man/man1/tether.1                 from docs/tether.1.md (scripts/gen_man.py),
+#                                           which includes docs/guide.md's environment
+#                                           variables and exit codes
 #
 # Both installed libraries are linked from the object files tether_runtime is
 # already built from, so the second flavour costs one link, not a second
@@ -90,7 +92,8 @@ endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tether.pc.in ${CMAKE_BINARY_DIR}/cmake/tether.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/cmake/tether.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
-# The man page, generated from docs/tether.1.md at build time.
+# The man page, generated from docs/tether.1.md at build time; its ENVIRONMENT
+# and EXIT STATUS are the guide's sections (gen_man.py's "Included:" lines).
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)
   set(_tether_man ${CMAKE_BINARY_DIR}/docs/tether.1)
@@ -99,14 +102,15 @@ if(Python3_FOUND)
     COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/gen_man.py
             ${PROJECT_SOURCE_DIR}/docs/tether.1.md ${_tether_man} --version ${PROJECT_VERSION}
     DEPENDS ${PROJECT_SOURCE_DIR}/scripts/gen_man.py ${PROJECT_SOURCE_DIR}/docs/tether.1.md
+            ${PROJECT_SOURCE_DIR}/docs/guide.md
     COMMENT "Generating the man page tether(1)")
   add_custom_target(tether_man ALL DEPENDS ${_tether_man})
   install(FILES ${_tether_man} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()
 
 # Tests: install into a temporary prefix and build an outside project
-# against it (label install); the man page renders cleanly and agrees with
-# `tether CMD --help` (labels install;docs).
+# against it (label install); the man page renders cleanly, agrees with
+# `tether CMD --help` and documents every TETHER_* variable (labels install;docs).
 if(TETHER_BUILD_TESTS AND TETHER_SANITIZE STREQUAL "" AND TARGET tether)
   set(_tether_install_labels "install")
   add_test(NAME install.outside_project
@@ -120,5 +124,13 @@ if(TETHER_BUILD_TESTS AND TETHER_SANITIZE STREQUAL "" AND TARGET tether)
              COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/testcases/install/check_man.py
                      $<TARGET_FILE:tether> ${PROJECT_SOURCE_DIR}/docs/tether.1.md ${_tether_man})
     set_tests_properties(install.man_page PROPERTIES LABELS "${_tether_man_labels}" TIMEOUT 60)
+    # Every TETHER_* variable the runtime and the command read or set is in
+    # the guide's environment table, which is the man page's ENVIRONMENT.
+    add_test(NAME install.man_environment
+             COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/gen_man.py --check-env
+                     ${PROJECT_SOURCE_DIR}/docs/tether.1.md ${PROJECT_SOURCE_DIR}/runtime
+                     ${PROJECT_SOURCE_DIR}/cli)
+    set_tests_properties(install.man_environment
+                         PROPERTIES LABELS "${_tether_man_labels}" TIMEOUT 60)
   endif()
 endif()
