@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Run 'tether COMMAND --help' for a command's options.\n"
       "\n"
-      "Exit status: 0 clean; 1 findings (a deadlock, lint warnings); 2 usage or input\n"
-      "error. 'tether run' passes the program's status through (see 'tether run --help').");
+      "Exit status: 0 clean; 1 findings (lint warnings, deadlocks in a trace); 2 usage or\n"
+      "input error. 'tether run': 66 when the runtime found a deadlock, else the program's\n"
+      "own status (see 'tether run --help').");
 
   CommandResult result;
   add_version_command(app, result);

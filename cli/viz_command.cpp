@@ -129,6 +129,9 @@ void add_viz_command(CLI::App& app, CommandResult& result) {
                 "draw only the deadlocked/stalled nodes and their neighbours");
   cmd->add_flag("--no-collapse", options->no_collapse,
                 "draw every fiber, even identical ones, as its own node");
+  cmd->footer(
+      "Exit status: 0 drawn (whether or not the graph holds a deadlock); 2 usage or input\n"
+      "error: a file that cannot be read or parsed, a malformed --at time.");
   cmd->callback([options, &result] { result.exit_code = run_viz(*options); });
 }
 
