@@ -132,6 +132,8 @@ void add_dump_command(CLI::App& app, CommandResult& result) {
   cmd->footer(
       "Sends the program its dump signal (TETHER_DUMP_SIGNAL, SIGUSR1 by default) and\n"
       "prints the dump it writes to /tmp/tether-PID.dump (format: docs/dump-format.md).\n"
+      "Identical fibers print once as a group, \"fibers 12, 13 ... (N fibers) [...]:\";\n"
+      "start the program with TETHER_DUMP_GROUP=0 to list each on its own.\n"
       "Exit status: 0 printed; 2 no such process, not a tether program, dumps\n"
       "turned off, or no answer in time.");
   cmd->callback([&result, pid, timeout] { result.exit_code = run_dump(*pid, *timeout); });

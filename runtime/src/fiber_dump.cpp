@@ -68,7 +68,7 @@ struct CrashState {
   std::atomic<int> requested{0};
   std::atomic<std::uint32_t> done{0};
   bool on_worker = false;
-  RawStack plain_stack;  // the crashing thread's stack when it runs no fiber
+  RawStack plain_stack;                   // the crashing thread's stack when it runs no fiber
   std::atomic<bool> fatal_dumped{false};  // the terminate handler already printed
 } g_crash;
 
@@ -111,11 +111,16 @@ void wait_done(std::atomic<std::uint32_t>* done) noexcept {
 
 const char* signal_text(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV: segmentation violation";
-    case SIGBUS: return "SIGBUS: bus error";
-    case SIGFPE: return "SIGFPE: floating-point exception";
-    case SIGILL: return "SIGILL: illegal instruction";
-    case SIGABRT: return "SIGABRT: abort";
+    case SIGSEGV:
+      return "SIGSEGV: segmentation violation";
+    case SIGBUS:
+      return "SIGBUS: bus error";
+    case SIGFPE:
+      return "SIGFPE: floating-point exception";
+    case SIGILL:
+      return "SIGILL: illegal instruction";
+    case SIGABRT:
+      return "SIGABRT: abort";
   }
   return "unexpected signal";
 }
@@ -256,8 +261,8 @@ void crash_handler(int sig, siginfo_t* si, void* ucv) {
   }
   std::uint64_t fiber = 0, overflow = 0;
   std::size_t stack_size = 0;
-  const bool on_worker = hold_crashed_thread(uc, si ? si->si_addr : nullptr, &fiber, &overflow,
-                                             &stack_size);
+  const bool on_worker =
+      hold_crashed_thread(uc, si ? si->si_addr : nullptr, &fiber, &overflow, &stack_size);
   Worker* w = current_worker();
   LineBuf line;
   if (overflow != 0) {
@@ -348,10 +353,10 @@ void terminate_handler() {
         what = "an exception that is not a std::exception";
       }
     }
-    write_all(2, fiber != 0 ? "fatal error: uncaught exception in fiber " +
-                                  std::to_string(fiber) + ": " + what + "\n"
-                            : "fatal error: std::terminate on thread \"" +
-                                  current_thread_name() + "\": " + what + "\n");
+    write_all(2, fiber != 0 ? "fatal error: uncaught exception in fiber " + std::to_string(fiber) +
+                                  ": " + what + "\n"
+                            : "fatal error: std::terminate on thread \"" + current_thread_name() +
+                                  "\": " + what + "\n");
   } catch (...) {
     LineBuf line;
     line << "fatal error: uncaught exception in fiber ";
@@ -390,7 +395,9 @@ int dump_signal_from_env() {
 
 }  // namespace
 
-int dump_signal() noexcept { return g_dump_signal; }
+int dump_signal() noexcept {
+  return g_dump_signal;
+}
 
 void install_dump_handlers() {
   std::call_once(g_install_once, [] {
@@ -424,8 +431,12 @@ void install_dump_handlers() {
 
 namespace tether {
 
-std::string dump_string() { return detail::dump_text("requested"); }
+std::string dump_string() {
+  return detail::dump_text("requested");
+}
 
-void write_dump(int fd) { detail::write_all(fd, dump_string()); }
+void write_dump(int fd) {
+  detail::write_all(fd, dump_string());
+}
 
 }  // namespace tether

@@ -32,7 +32,8 @@ std::string duration_text(std::int64_t ns) {
 // A group's wait times, in the unit of the longest: "4-9 seconds",
 // "0-3 minutes"; one value when both ends print the same.
 std::string duration_range_text(std::int64_t lo_ns, std::int64_t hi_ns) {
-  const std::int64_t hi_s = hi_ns / 1'000'000'000, lo_s = std::max<std::int64_t>(lo_ns, 0) / 1'000'000'000;
+  const std::int64_t hi_s = hi_ns / 1'000'000'000,
+                     lo_s = std::max<std::int64_t>(lo_ns, 0) / 1'000'000'000;
   if (hi_s < 1) return {};
   const bool minutes = hi_s >= 60;
   const std::int64_t lo = minutes ? lo_s / 60 : lo_s, hi = minutes ? hi_s / 60 : hi_s;
@@ -96,9 +97,9 @@ void append_raw_frame(std::string& s, std::uintptr_t pc, bool exact) {
   const bool found = dladdr(reinterpret_cast<void*>(addr), &info) != 0;
   s += found && info.dli_sname ? info.dli_sname : "??";
   s += "\n\t";
-  const char* module = !found ? "??"
+  const char* module = !found                              ? "??"
                        : info.dli_fname && *info.dli_fname ? info.dli_fname
-                                                            : program_invocation_short_name;
+                                                           : program_invocation_short_name;
   append_raw_location(s, module, found ? pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase) : pc,
                       pc);
 }
@@ -167,7 +168,9 @@ class StackTexts {
   std::vector<std::string> texts_;
 };
 
-bool waits(WaitReason r) { return r != WaitReason::running && r != WaitReason::runnable; }
+bool waits(WaitReason r) {
+  return r != WaitReason::running && r != WaitReason::runnable;
+}
 
 // The header of a group of two or more fibers (fiber_dump_format.h).
 std::string group_header(const Capture& cap, const std::vector<const FiberSnapshot*>& m) {
@@ -179,7 +182,8 @@ std::string group_header(const Capture& cap, const std::vector<const FiberSnapsh
   }
   if (m.size() > kGroupIdsShown) s += " ...";
   s += " (" + std::to_string(m.size()) + " fibers)";
-  const bool same_name = std::all_of(m.begin(), m.end(), [&](auto* f) { return f->name == first.name; });
+  const bool same_name =
+      std::all_of(m.begin(), m.end(), [&](auto* f) { return f->name == first.name; });
   if (same_name && !first.name.empty()) s += " " + quoted(first.name);
   s += " [";
   s += to_string(first.reason);
@@ -256,7 +260,8 @@ std::string format_fiber(const FiberSnapshot& f, std::int64_t now_ns, const Dump
 
 std::string format_fibers(const Capture& cap, std::string_view header,
                           const std::vector<std::uint64_t>& ids) {
-  if (current_worker() != nullptr) return off_fiber([&] { return format_fibers(cap, header, ids); });
+  if (current_worker() != nullptr)
+    return off_fiber([&] { return format_fibers(cap, header, ids); });
   std::string s(header);
   if (!s.empty() && s.back() != '\n') s += '\n';
   StackTexts stacks(/*symbolize=*/true);
@@ -323,8 +328,8 @@ void format_dump_to(const Capture& cap, std::string_view why, const DumpOptions&
   std::unordered_map<std::string, std::size_t> group_of;
   for (const FiberSnapshot& f : cap.fibers) {
     const std::size_t stack = stacks.index(f.stack);
-    const bool alone = !opts.group || f.reason == WaitReason::running || f.is_main ||
-                       crashed.count(f.id) != 0;
+    const bool alone =
+        !opts.group || f.reason == WaitReason::running || f.is_main || crashed.count(f.id) != 0;
     if (!alone) {
       std::string key = std::to_string(static_cast<int>(f.reason)) + '\0' + f.locked_to + '\0' +
                         f.syscall + '\0' + site_text(f.created_at) + '\0' +

@@ -16,7 +16,9 @@ namespace {
 constexpr std::size_t kShowInner = 50;
 constexpr std::size_t kShowOuter = 50;
 
-bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+bool starts_with(const std::string& s, std::string_view p) {
+  return s.compare(0, p.size(), p) == 0;
+}
 
 // The runtime's own sources (this file's directory): inlined internals can
 // carry unqualified names ("off_fiber<...>"), but never another directory.
@@ -30,7 +32,8 @@ std::string_view runtime_src_dir() {
 
 // Runtime machinery: never the user's code.
 bool is_internal(const Frame& f) {
-  return starts_with(f.function, "tether::detail::") || starts_with(f.function, "boost::context::") ||
+  return starts_with(f.function, "tether::detail::") ||
+         starts_with(f.function, "boost::context::") ||
          (!starts_with(f.function, "tether::") && !f.file.empty() &&
           starts_with(f.file, runtime_src_dir())) ||
          starts_with(f.function, "tether::Task::") || f.function == "jump_fcontext" ||
@@ -40,8 +43,9 @@ bool is_internal(const Frame& f) {
 // Frames a user did not write but that are not the runtime either: the C and
 // C++ libraries (a syscall's libc wrapper, std::mutex inlined in the runtime).
 bool is_system(const Frame& f) {
-  static constexpr std::string_view kLibs[] = {"/libc.so", "/libstdc++", "/libgcc_s", "/libunwind",
-                                               "/ld-linux", "/libpthread", "/libboost_context"};
+  static constexpr std::string_view kLibs[] = {"/libc.so",         "/libstdc++", "/libgcc_s",
+                                               "/libunwind",       "/ld-linux",  "/libpthread",
+                                               "/libboost_context"};
   for (std::string_view lib : kLibs) {
     if (f.module.find(lib) != std::string::npos) return true;
   }
@@ -117,7 +121,8 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
     }
   }
   if (any_internal && last_internal + 1 < inner.size() + outer.size()) top = last_internal + 1;
-  inner.erase(inner.begin(), inner.begin() + static_cast<std::ptrdiff_t>(std::min(top, inner.size())));
+  inner.erase(inner.begin(),
+              inner.begin() + static_cast<std::ptrdiff_t>(std::min(top, inner.size())));
   // Bottom: drop the fiber's entry machinery.
   auto& tail = outer.empty() ? inner : outer;
   while (tail.size() > 1 && is_entry(tail.back())) tail.pop_back();

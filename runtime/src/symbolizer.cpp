@@ -1,9 +1,9 @@
 #include "symbolizer.h"
 
 #include <cxxabi.h>
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -70,7 +70,8 @@ std::string die_name(Dwarf_Die* die) {
 // Whether kLibdwRoom bytes of address space can still be mapped (and so
 // libdw's allocations are unlikely to fail).
 bool room_for_libdw() noexcept {
-  void* p = mmap(nullptr, kLibdwRoom, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p =
+      mmap(nullptr, kLibdwRoom, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
   munmap(p, kLibdwRoom);
   return true;
@@ -131,8 +132,7 @@ const std::vector<Frame>& Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
     outer.module = mainfile ? mainfile : (modname ? modname : "");
     GElf_Off off = 0;
     GElf_Sym sym;
-    if (const char* name =
-            dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr)) {
+    if (const char* name = dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr)) {
       outer.function = demangle(name);
       outer.offset = pc - (addr - off);
     }
@@ -171,7 +171,8 @@ const std::vector<Frame>& Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
         frames.push_back(std::move(f));
         Dwarf_Attribute attr;
         Dwarf_Word v = 0;
-        if (have_files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) == 0) {
+        if (have_files &&
+            dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &v) == 0) {
           if (const char* cf = dwarf_filesrc(files, v, nullptr, nullptr)) file = cf;
         }
         if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &v) == 0) {

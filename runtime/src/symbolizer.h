@@ -31,11 +31,11 @@ struct Frame {
   std::string function;  // demangled; "??" when unknown
   std::string file;      // empty when unknown
   int line = 0;
-  std::uintptr_t pc = 0;       // the address as captured
-  std::uintptr_t offset = 0;   // pc - the function's start (Go's +0xOFF)
-  std::string module;          // the ELF file it lies in
-  bool inlined = false;        // an inlined call inside the next frame
-  bool unsymbolized = false;   // memory was short: only module and offset are known
+  std::uintptr_t pc = 0;      // the address as captured
+  std::uintptr_t offset = 0;  // pc - the function's start (Go's +0xOFF)
+  std::string module;         // the ELF file it lies in
+  bool inlined = false;       // an inlined call inside the next frame
+  bool unsymbolized = false;  // memory was short: only module and offset are known
 };
 
 // Address space libdw may need to read a module's debug information.
@@ -56,7 +56,7 @@ class Symbolizer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::mutex mu_;
-  std::unordered_map<std::uintptr_t, std::vector<Frame>> cache_[2];  // [exact]
+  std::unordered_map<std::uintptr_t, std::vector<Frame>> cache_[2];      // [exact]
   std::unordered_map<std::uintptr_t, std::vector<Frame>> unsymbolized_;  // while memory is short
 };
 

@@ -48,8 +48,8 @@ namespace {
 // ---- a parser for the documented grammar (docs/dump-format.md) ----
 
 struct ParsedFiber {
-  std::uint64_t id = 0;  // a group's: its first id
-  std::size_t count = 1;  // fibers in the block (a group: "(N fibers)")
+  std::uint64_t id = 0;            // a group's: its first id
+  std::size_t count = 1;           // fibers in the block (a group: "(N fibers)")
   std::vector<std::uint64_t> ids;  // the ids its header lists
   std::string header;
   std::vector<std::string> functions;  // innermost first
@@ -196,7 +196,8 @@ std::atomic<int> g_sink{0};
 [[gnu::noinline]] int recurse_forever(int depth) {
   volatile char pad[256];
   pad[0] = static_cast<char>(depth);
-  if (g_sink.load(std::memory_order_relaxed) == -1) return 0;  // never: hides the recursion from -Winfinite-recursion
+  if (g_sink.load(std::memory_order_relaxed) == -1)
+    return 0;  // never: hides the recursion from -Winfinite-recursion
   return recurse_forever(depth + 1) + pad[0];
 }
 
@@ -208,7 +209,9 @@ volatile std::uintptr_t g_bad_address = 16;
   g_sink.fetch_add(1);
 }
 
-[[gnu::noinline]] void throw_in_user_code() { throw std::runtime_error("boom"); }
+[[gnu::noinline]] void throw_in_user_code() {
+  throw std::runtime_error("boom");
+}
 
 }  // namespace
 
@@ -272,8 +275,7 @@ TEST(Dump, ListsEveryFiberWithReasonUserFrameAndCreationSite) {
     ASSERT_NE(found, nullptr) << "no fiber in " << w.user_function << "\n" << text;
     EXPECT_NE(found->header.find(w.reason), std::string::npos) << found->header;
     EXPECT_EQ(found->created_by, "created by fiber " + std::to_string(main_id) + " at " +
-                                     std::string(__FILE__) + ":" +
-                                     std::to_string(line_of[w.key]))
+                                     std::string(__FILE__) + ":" + std::to_string(line_of[w.key]))
         << text;
     // The first frame is the user's call into tether, not the runtime's insides.
     ASSERT_FALSE(found->functions.empty());
@@ -356,10 +358,9 @@ TEST(Dump, RunningFiberIsUnwoundThroughTheSignalPath) {
   // The signal may land inside a function inlined into the loop (the atomic
   // load): the dump then shows that inlined frame first, the loop right after.
   const std::size_t top = std::min<std::size_t>(spinner->functions.size(), 2);
-  EXPECT_TRUE(std::any_of(spinner->functions.begin(), spinner->functions.begin() + top,
-                          [](const std::string& fn) {
-                            return fn.find("spin_in_user_code") != std::string::npos;
-                          }))
+  EXPECT_TRUE(std::any_of(
+      spinner->functions.begin(), spinner->functions.begin() + top,
+      [](const std::string& fn) { return fn.find("spin_in_user_code") != std::string::npos; }))
       << text;
 }
 
@@ -401,8 +402,7 @@ TEST(Dump, ManyDumpsOfABusyProgramAreCompleteAndHarmless) {
       for (int i = 0; i < kDumps / 2; ++i) {
         const std::string text = tether::dump_string();
         const ParsedDump d = parse_dump(text);
-        bool ok = d.errors.empty() && d.fibers_announced == d.listed &&
-                  d.listed >= fs.size();
+        bool ok = d.errors.empty() && d.fibers_announced == d.listed && d.listed >= fs.size();
         // Every fiber has its stack, or has not run yet.
         for (const auto& [id, f] : d.fibers) {
           ok = ok && (f.not_started || (!f.no_stack && !f.functions.empty()));
@@ -528,8 +528,8 @@ TEST(Dump, IdenticalFibersPrintOnceAsAGroupUnlessGroupingIsOff) {
   // Ungrouped, the same fibers each have their own block with the same frames.
   std::size_t same = 0;
   for (const auto& [id, b] : f.fibers) {
-    if (b.header.find("[chan receive") != std::string::npos &&
-        b.functions == group->functions && b.created_by == group->created_by) {
+    if (b.header.find("[chan receive") != std::string::npos && b.functions == group->functions &&
+        b.created_by == group->created_by) {
       ++same;
     }
   }
@@ -573,7 +573,8 @@ TEST(Dump, GroupHeaderSummarizesWaitTimesObjectsAndParents) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("\nfibers 14, 15 (2 fibers) [mutex lock, 2-40 seconds, mutex 7]:\n"
-                      "(no stack: not started)\ncreated by fiber 1 at " + at + "\n"),
+                      "(no stack: not started)\ncreated by fiber 1 at " +
+                      at + "\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("\nfibers 16, 17 (2 fibers) [sleep]:\n"), std::string::npos) << text;
@@ -670,9 +671,10 @@ TEST(Dump, TenThousandParkedFibers) {
     for (auto& f : fs) f.join();
   });
   unsetenv("TETHER_DETECT_MS");
-  std::printf("dump of %d parked fibers: %.1f ms grouped, %.1f ms ungrouped (best of 3; the "
-              "process's first dump %.1f ms; capture alone %.1f ms)\n",
-              kFibers, best_ms, flat_ms, cold_ms, capture_ms);
+  std::printf(
+      "dump of %d parked fibers: %.1f ms grouped, %.1f ms ungrouped (best of 3; the "
+      "process's first dump %.1f ms; capture alone %.1f ms)\n",
+      kFibers, best_ms, flat_ms, cold_ms, capture_ms);
   RecordProperty("dump_10k_ms", static_cast<int>(best_ms));
   RecordProperty("dump_10k_ungrouped_ms", static_cast<int>(flat_ms));
   RecordProperty("capture_10k_ms", static_cast<int>(capture_ms));

@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     tether::Chan<int> gate(0, "gate");
     std::vector<tether::FiberRef> fibers;
     fibers.reserve(1 << 20);
-    for (int i = 0; i < kParked; ++i) fibers.push_back(tether::go([&] { parked_in_user_code(gate); }));
+    for (int i = 0; i < kParked; ++i)
+      fibers.push_back(tether::go([&] { parked_in_user_code(gate); }));
     fibers.push_back(tether::go([&] { odd_one_out(gate); }, {.name = "odd", .stack_size = 0}));
     tether::sleep_for(50ms);  // they park
     auto filler = tether::go(
