@@ -11,8 +11,8 @@
 # Fails (status 1) on any detector report (every one is a false positive: the
 # workload cannot deadlock), a wrong result, a crash, or memory that grows:
 # the mean RSS of the last third of the samples above that of the first third
-# by more than 25% and 16 MiB. Prints rounds, RSS first/last/max and the
-# samples.
+# by more than 25% and 16 MiB. Prints the start and end (UTC, wall seconds,
+# load average), rounds, RSS first/middle/last/max and the samples.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 build="${1:-build}"
@@ -33,6 +33,9 @@ soak="${build}/testcases/reliability/programs/soak"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tether-soak.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
 echo "soak: ${seconds} s, seed ${seed}, under tether run (detector on), RSS every ${period} s"
+echo "soak: start $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+     "$(nproc) CPUs"
+started=${SECONDS}
 "${tether}" run --report "${work}/report.json" -- "${soak}" "${seconds}" "${seed}" \
   >"${work}/out" 2>"${work}/err" &
 runner=$!
@@ -54,6 +57,8 @@ if [[ -n "${pid}" ]]; then
 fi
 wait "${runner}"
 status=$?
+echo "soak: end $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $((SECONDS - started)) s wall," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 fail=0
 cat "${work}/out"
@@ -77,16 +82,16 @@ grep -q '^soak: [0-9]* rounds ok$' "${work}/out" || { echo "soak: FAILED: no 'ro
 
 n=${#samples[@]}
 if ((n >= 3)); then
-  read -r first last max third_a third_b <<<"$(printf '%s\n' "${samples[@]}" | awk '
+  read -r first middle last max third_a third_b <<<"$(printf '%s\n' "${samples[@]}" | awk '
     { v[NR] = $1; if ($1 > max) max = $1 }
     END {
       k = int(NR / 3); if (k < 1) k = 1
       for (i = 1; i <= k; i++) a += v[i]
       for (i = NR - k + 1; i <= NR; i++) b += v[i]
-      printf "%d %d %d %d %d\n", v[1], v[NR], max, a / k, b / k
+      printf "%d %d %d %d %d %d\n", v[1], v[int((NR + 1) / 2)], v[NR], max, a / k, b / k
     }')"
-  echo "soak: RSS first ${first} KiB, last ${last} KiB, max ${max} KiB (${n} samples;" \
-       "mean of first third ${third_a} KiB, last third ${third_b} KiB)"
+  echo "soak: RSS first ${first} KiB, middle ${middle} KiB, last ${last} KiB, max ${max} KiB" \
+       "(${n} samples; mean of first third ${third_a} KiB, last third ${third_b} KiB)"
   echo "soak: RSS samples (KiB): ${samples[*]}"
   limit=$((third_a + third_a / 4 > third_a + 16384 ? third_a + third_a / 4 : third_a + 16384))
   if ((third_b > limit)); then
