@@ -1,0 +1,239 @@
+// Lock-order tracking (lock_order.h) where the held locks live outside the
+// graph's mutex: plain threads and their call()s, nesting deeper than the
+// inline array, unlocks by another logical thread. (The basic cases are in
+// deadlock_detector_test.cpp, LockOrder.*.)
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "deadlock_detector.h"
+#include "lock_order.h"
+#include "sync_test_util.h"
+#include "tether/chan.h"
+#include "tether/fiber.h"
+#include "tether/mutex.h"
+#include "tether/runtime.h"
+#include "tether/thread_locker.h"
+#include "tether/timer.h"
+#include "wait_graph.h"
+
+using namespace std::chrono_literals;
+
+class LockOrderHeld : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TETHER_DETECT_MS", "0", 1);  // no watchdog: the tests look themselves
+    setenv("TETHER_LOCK_ORDER", "1", 1);
+  }
+  void TearDown() override {
+    unsetenv("TETHER_DETECT_MS");
+    unsetenv("TETHER_LOCK_ORDER");
+  }
+  static std::size_t inversions() { return tether::detail::lock_order_inversions(); }
+  template <class F>
+  static void in_fiber(F fn) {
+    tether::go(std::move(fn)).join();
+  }
+};
+
+// A plain thread holding "a" calls into a locker that takes "b": a => b, as
+// for a fiber caller. (The call fiber's parent is 0 for a plain thread: it
+// once ran with no context, and b => a elsewhere went unreported.)
+TEST_F(LockOrderHeld, CallFromAPlainThreadRunsUnderItsLocks) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Chan<int> stop(0, "stop");
+    auto keep = gl.go([&] { stop.recv(); });  // keeps gl alive
+    std::thread plain([&] {
+      std::scoped_lock l(a);
+      gl.call([&] { std::scoped_lock m(b); });
+    });
+    plain.join();
+    EXPECT_EQ(inversions(), before);
+    in_fiber([&] { std::scoped_lock m(b), l(a); });  // b => a closes a => b
+    EXPECT_EQ(inversions(), before + 1);
+    stop.send(1);
+    keep.join();
+  });
+}
+
+// The mirror near miss: the plain thread holds "m", which the locker's fiber
+// waits for, and calls into that locker a function that does not need it.
+// The waiting fiber parks and frees the thread, the call runs, then the
+// plain thread unlocks. No inversion, and no deadlock while the call runs.
+TEST_F(LockOrderHeld, PlainThreadHoldsWhatTheLockersFiberWaitsFor) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex m("m");
+    auto gl = tether::ThreadLocker::make("gl");
+    m.lock();  // handed to the plain thread below (Go lets any holder unlock)
+    std::uint64_t waiter_id = 0;
+    auto waiter = gl.go([&] {
+      waiter_id = tether::this_fiber::id();
+      std::scoped_lock l(m);
+    });
+    std::size_t deadlocked = 99;
+    std::thread plain([&] {
+      EXPECT_TRUE(tether_test::eventually([&] {
+        auto w = tether_test::wait_state_of(waiter.id());
+        return w && w->reason == tether::WaitReason::mutex_lock;
+      }));
+      int v = gl.call([&] {
+        auto g = tether::detail::take_snapshot();
+        deadlocked = tether::detail::find_deadlocks(g).deadlocked.size();
+        return 3;
+      });
+      EXPECT_EQ(v, 3);
+      m.unlock();
+    });
+    plain.join();
+    waiter.join();
+    EXPECT_NE(waiter_id, 0u);
+    EXPECT_EQ(deadlocked, 0u);
+    EXPECT_EQ(inversions(), before);
+  });
+}
+
+// Deeper than the inline array: every lock is released again from the
+// chunks (a lock left marked held would order itself before later locks).
+TEST_F(LockOrderHeld, DeepNestingIsReleasedFully) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    std::vector<std::unique_ptr<tether::Mutex>> l;
+    for (int i = 0; i < 45; ++i) l.push_back(std::make_unique<tether::Mutex>());
+    tether::Mutex c("c");
+    in_fiber([&] {
+      for (auto& m : l) m->lock();
+      for (auto it = l.rbegin(); it != l.rend(); ++it) (*it)->unlock();
+      std::scoped_lock k(c);  // no l[i] => c: none is held any more
+    });
+    in_fiber([&] {
+      for (auto it = l.begin() + 10; it != l.end(); ++it) (*it)->lock();    // the same order
+      for (auto it = l.begin() + 10; it != l.end(); ++it) (*it)->unlock();  // any order
+    });
+    in_fiber([&] { std::scoped_lock k(c), m(*l[40]); });  // c => l[40]: no cycle
+    EXPECT_EQ(inversions(), before);
+    in_fiber(
+        [&] { std::scoped_lock m(*l[44]), k(*l[3]); });  // l[44] => l[3] closes l[3] => ... l[44]
+    EXPECT_EQ(inversions(), before + 1);
+  });
+}
+
+// Unlocks across logical threads: a plain thread unlocks a fiber's lock, a
+// fiber unlocks a plain thread's. Neither lock stays held by its taker.
+TEST_F(LockOrderHeld, UnlockedAcrossPlainThreadsAndFibers) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b"), c("c");
+    tether::Chan<int> step(0, "step");
+    auto x = tether::go([&] {
+      a.lock();
+      step.send(1);  // the plain thread unlocks a
+      step.recv();
+      std::scoped_lock m(b);  // a is not held: no a => b
+    });
+    std::thread plain([&] {
+      step.recv();
+      a.unlock();
+      c.lock();  // a fiber unlocks it below
+      step.send(2);
+      step.recv();
+      std::scoped_lock m(b);  // c is not held: no c => b
+    });
+    x.join();
+    in_fiber([&] {
+      c.unlock();
+      step.send(3);
+    });
+    plain.join();
+    in_fiber([&] { std::scoped_lock m(b), l(a); });  // b => a: no inversion
+    in_fiber([&] { std::scoped_lock m(b), l(c); });  // b => c: no inversion
+    EXPECT_EQ(inversions(), before);
+  });
+}
+
+// Many fibers on the pool take the same two locks in one order (the
+// tracker's caches are per OS thread and per held entry): silent; then one
+// inversion, reported once however many fibers repeat it.
+TEST_F(LockOrderHeld, ManyFibersOneOrderThenOneInversion) {
+  tether::run([] {
+    const std::size_t before = inversions();
+    tether::Mutex a("a"), b("b");
+    std::vector<tether::FiberRef> fs;
+    for (int i = 0; i < 50; ++i) {
+      fs.push_back(tether::go([&] {
+        for (int k = 0; k < 20; ++k) {
+          std::scoped_lock l(a), m(b);
+          tether::this_fiber::yield();
+        }
+      }));
+    }
+    for (auto& f : fs) f.join();
+    EXPECT_EQ(inversions(), before);
+    fs.clear();
+    for (int i = 0; i < 10; ++i) {
+      fs.push_back(tether::go([&] { std::scoped_lock m(b), l(a); }));
+      fs.back().join();  // one at a time: the inversion must not hang
+    }
+    EXPECT_EQ(inversions(), before + 1);
+  });
+}
+
+// A real deadlock through a plain thread's call(): "holder", on gl, holds
+// "state" and waits on "sig" for the plain thread's go-ahead; the plain
+// thread first calls into gl a function that needs "state". The call fiber
+// waits for holder, holder for the plain thread, the plain thread for the
+// call. (The near miss, with the plain thread holding the lock instead, is
+// PlainThreadHoldsWhatTheLockersFiberWaitsFor.)
+//
+// DISABLED: a known gap of the online detector, not of lock-order tracking
+// (one lock, no inversion). An object a plain thread has used counts as
+// wakeable from outside (ObjectState::used_by_plain_thread, user id 0), and
+// the snapshot has no node for a plain thread blocked in call(), so "sig"
+// looks wakeable and nothing is reported; `tether run` only ends it with its
+// --timeout dump. Run with --gtest_also_run_disabled_tests: it fails (no
+// finding) and ends (the test breaks the cycle afterwards).
+TEST_F(LockOrderHeld, DISABLED_PlainThreadCallIntoTheHolderIsADeadlock) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Mutex state("state");
+    std::optional<tether::Chan<int>> sig;
+    tether::FiberRef holder;
+    std::thread plain;
+    // A setup fiber makes the channel and ends: this test fiber, which
+    // breaks the cycle afterwards, has not used it while the check runs.
+    tether::go([&] {
+      tether::Chan<int> c(1, "sig");
+      sig = c;
+      holder = gl.go(
+          [&state, c]() mutable {
+            state.lock();
+            c.send(1);  // the plain thread knows "state" is held
+            c.recv();   // waits for the go-ahead
+            state.unlock();
+          },
+          {.name = "holder"});
+      plain = std::thread([&gl, &state, c]() mutable {
+        c.recv();
+        gl.call([&] { std::scoped_lock l(state); });
+        c.send(2);  // the go-ahead, only after the call
+      });
+    }).join();
+    tether::detail::DeadlockFinding f;
+    for (int i = 0; i < 100 && f.deadlocked.empty(); ++i) {
+      tether::sleep_for(10ms);
+      auto g = tether::detail::take_snapshot();
+      f = tether::detail::find_deadlocks(g);
+    }
+    EXPECT_EQ(f.deadlocked.size(), 2u);  // holder and the call fiber
+    sig->send(3);                        // break it: holder unlocks, the call completes
+    holder.join();
+    plain.join();
+  });
+}
