@@ -48,10 +48,14 @@ check_app() {  # check_app PROGRAM static|shared
   local out
   out="$("$1")" || fail "$1 exited with status $?: $out"
   [[ "$out" == "sum 6 on one thread" ]] || fail "$1 printed '$out'"
+  # ldd's output in a variable: `ldd | grep -q` fails under pipefail when grep
+  # exits at its first match and ldd then dies of SIGPIPE.
+  local libs
+  libs="$(ldd "$1")" || fail "ldd $1 failed"
   if [[ "$2" == static ]]; then
-    ! ldd "$1" | grep -q 'libtether\.so' || fail "$1 (static) loads libtether.so"
+    ! grep -q 'libtether\.so' <<<"$libs" || fail "$1 (static) loads libtether.so"
   else
-    ldd "$1" | grep -q "libtether\.so\.0 => $libdir" || fail "$1 does not load $libdir/libtether.so.0"
+    grep -q "libtether\.so\.0 => $libdir" <<<"$libs" || fail "$1 does not load $libdir/libtether.so.0"
   fi
   echo "ok: $1 ($2)"
 }
