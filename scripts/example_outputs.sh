@@ -2,7 +2,7 @@
 # Regenerates what README.md shows of the three examples' broken variants:
 #   1. builds `tether` and the examples in Release (build/, as scripts/setup.sh),
 #   2. runs each example with --broken under `tether run`, the command shown:
-#        build/cli/tether run --report build/NAME-broken.json \
+#        build/cli/tether run --timeout 60s --report build/NAME-broken.json \
 #            --svg docs/examples/NAME-broken.svg -- build/examples/NAME --broken
 #   3. abridges what it printed (examples/readme_output.py: relative paths, the
 #      stacks of the cycle's fibers only, "..." where cut), keeps the full
@@ -37,7 +37,7 @@ status=0
 for name in gui_main_thread debugger pipeline; do
   svg="docs/examples/${name}-broken.svg"
   report="${build}/${name}-broken.json"
-  shown="build/cli/tether run --report build/${name}-broken.json --svg ${svg} --"
+  shown="build/cli/tether run --timeout 60s --report build/${name}-broken.json --svg ${svg} --"
   shown+=" build/examples/${name} --broken"
   rm -f "${svg}" "${report}"
   echo "example_outputs: ${name}: ${shown}"
