@@ -15,9 +15,10 @@
 //
 // A logical thread is a fiber (wherever it migrates: ThreadLocker::lock()
 // moves the fiber, its held locks go with it) or a plain thread. A
-// ThreadLocker::call() fiber runs on behalf of its caller, which waits for it
-// holding its locks: locks taken inside the call are ordered after the
-// caller's. ThreadLocker::lock() itself is not a node: a locked thread is
+// ThreadLocker::call() fiber runs on behalf of its caller (a fiber or a plain
+// thread, and that caller's own caller, if it is a call() fiber too), which
+// waits for it holding its locks: locks taken inside the call are ordered
+// after the caller's. ThreadLocker::lock() itself is not a node: a locked thread is
 // shared, not owned, and a fiber that parks on a mutex frees it for the
 // others (the online detector sees the cases where it does not).
 //
