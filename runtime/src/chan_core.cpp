@@ -63,7 +63,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   switch (send_locked(elem, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_send(object_id());
+      trace::on_chan_send(object_id(), partner);
       if (partner) notify(partner);
       return;
     case Op::closed:
@@ -79,7 +79,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   block(w, lock_, wait_site(WaitReason::chan_send, site));
   // A receiver took the value (ok), or close() woke us: Go panics there.
   if (!w.ok) throw_send_on_closed(site);
-  trace::on_chan_send(object_id());
+  trace::on_chan_send_resumed(object_id(), w.traced_handoff);
 }
 
 bool ChanImpl::recv(void* out, std::source_location site) {
@@ -90,7 +90,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   switch (recv_locked(out, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_recv(object_id(), true);
+      trace::on_chan_recv(object_id(), true, partner);
       if (partner) notify(partner);
       return true;
     case Op::closed:
@@ -105,7 +105,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   w.exclusive = true;
   recvq_.push_back(&w);
   block(w, lock_, wait_site(WaitReason::chan_receive, site));
-  trace::on_chan_recv(object_id(), w.ok);
+  trace::on_chan_recv_resumed(object_id(), w.ok, w.traced_handoff);
   return w.ok;  // false: woken by close()
 }
 
@@ -117,7 +117,7 @@ TryResult ChanImpl::try_send(void* elem, std::source_location site) {
   const Op op = send_locked(elem, &partner);
   lock_.unlock();
   if (op == Op::closed) throw_send_on_closed(site);
-  if (op == Op::done) trace::on_chan_send(object_id());
+  if (op == Op::done) trace::on_chan_send(object_id(), partner);
   if (partner) notify(partner);
   return op == Op::done ? TryResult::ok : TryResult::would_block;
 }
@@ -129,7 +129,7 @@ TryResult ChanImpl::try_recv(void* out, std::source_location) {
   Waiter* partner;
   const Op op = recv_locked(out, &partner);
   lock_.unlock();
-  if (op != Op::would_block) trace::on_chan_recv(object_id(), op == Op::done);
+  if (op != Op::would_block) trace::on_chan_recv(object_id(), op == Op::done, partner);
   if (partner) notify(partner);
   switch (op) {
     case Op::done:

@@ -296,6 +296,10 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
   // A plain thread.
   ThreadParker& p = ThreadParker::for_this_thread();
   w.parker = &p;
+  trace::on_plain_park(why.reason, why.object_id, why.site, deadline != nullptr);
+  struct Resumed {  // every way out below records the resume
+    ~Resumed() { trace::on_plain_resume(); }
+  } resumed;
   for (std::size_t i = 0; i < n; ++i) locks[i]->unlock();
   const std::int64_t spin = idle_spin_ns();
   if (deadline) {

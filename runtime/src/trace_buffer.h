@@ -74,6 +74,14 @@ struct TraceTls {
   SiteCacheEntry* sites = nullptr;  // kSiteCacheSize entries, per session
   std::uint32_t sites_gen = 0;
   std::uint8_t* park_end = nullptr;  // where the thread's last park record ended
+  // Where the last run record of a switch ended: a record the resumed fiber
+  // writes as it returns from its park, with nothing recorded in between,
+  // takes the switch's instant instead of reading the clock again.
+  std::uint8_t* run_end = nullptr;
+  // Where the last channel record naming a woken fiber ended, and that fiber:
+  // the wake() right after it records no separate unpark.
+  std::uint8_t* woke_end = nullptr;
+  std::uint64_t woke_fiber = 0;
 };
 
 extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
@@ -105,15 +113,18 @@ inline void commit(TraceTls& t, std::uint8_t* q, std::uint64_t now) noexcept {
 
 // Appends a record whose fields are all unsigned varints (signed ones go
 // through zigzag() first).
+// append_at: with a clock reading the caller took earlier (ticks()), so the
+// clock's latency overlaps the caller's own work (the TSC read is the
+// costliest part of a record).
 template <class... V>
-inline void append(Rec type, V... fields) noexcept {
+inline void append_at(std::uint64_t now, Rec type, V... fields) noexcept {
   static_assert(sizeof...(V) <= kMaxSmallFields);
   TraceTls& t = tls_trace;
   if (t.gen != g_gen.load(std::memory_order_acquire) ||
       static_cast<std::size_t>(t.end - t.pos) < kMaxSmallRecord) [[unlikely]] {
     if (!refill(t, kMaxSmallRecord)) return;
   }
-  const std::uint64_t now = next_ticks(t);
+  if (now < t.last_ticks) now = t.last_ticks;  // never backwards within a thread
   std::uint8_t* p = t.pos;
   p[0] = static_cast<std::uint8_t>(type);
   std::uint8_t* body = p + 2;
@@ -121,6 +132,32 @@ inline void append(Rec type, V... fields) noexcept {
   ((q = put_uv(q, static_cast<std::uint64_t>(fields))), ...);
   p[1] = static_cast<std::uint8_t>(q - body);
   commit(t, q, now);
+}
+
+template <class... V>
+inline void append(Rec type, V... fields) noexcept {
+  append_at(ticks(), type, fields...);
+}
+
+// As append(), at the instant of the thread's last record (dt 0, no clock
+// read): for records that belong to the same instant as the one before them.
+template <class... V>
+inline void append_same_instant(Rec type, V... fields) noexcept {
+  static_assert(sizeof...(V) <= kMaxSmallFields);
+  TraceTls& t = tls_trace;
+  if (t.gen != g_gen.load(std::memory_order_acquire) ||
+      static_cast<std::size_t>(t.end - t.pos) < kMaxSmallRecord) [[unlikely]] {
+    append(type, fields...);  // a new buffer: its base is the last instant anyway
+    return;
+  }
+  std::uint8_t* p = t.pos;
+  p[0] = static_cast<std::uint8_t>(type);
+  std::uint8_t* body = p + 2;
+  body[0] = 0;  // dt
+  std::uint8_t* q = body + 1;
+  ((q = put_uv(q, static_cast<std::uint64_t>(fields))), ...);
+  p[1] = static_cast<std::uint8_t>(q - body);
+  commit(t, q, t.last_ticks);
 }
 
 // Appends a record of any size: `rest` bytes of fields after dt, written by

@@ -18,6 +18,7 @@
 #include "sync_object.h"
 #include "trace_sites.h"
 #include "trace_writer.h"
+#include "waiter.h"
 
 namespace tether::detail::trace {
 namespace {
@@ -186,33 +187,47 @@ void stop_for_run(std::int64_t status) {
 
 void record_run(std::uint64_t fiber) noexcept {
   append(Rec::run, fiber);
+  tls_trace.run_end = tls_trace.pos;
 }
 
 void record_switch_to(std::uint64_t fiber) noexcept {
   TraceTls& t = tls_trace;
   // Nothing recorded on this thread since its park: that park is this switch's.
-  if (t.pos != nullptr && t.pos == t.park_end && t.gen == g_gen.load(std::memory_order_acquire) &&
-      static_cast<std::size_t>(t.end - t.pos) >= kMaxSmallRecord) {
-    std::uint8_t* p = t.pos;
-    p[0] = static_cast<std::uint8_t>(Rec::run);
-    std::uint8_t* q = put_uv(p + 3, fiber);
-    p[1] = static_cast<std::uint8_t>(q - (p + 2));
-    p[2] = 0;  // dt: the park's instant
-    commit(t, q, t.last_ticks);
-    return;
+  if (t.pos != nullptr && t.pos == t.park_end) {
+    append_same_instant(Rec::run, fiber);
+  } else {
+    append(Rec::run, fiber);
   }
-  append(Rec::run, fiber);
+  t.run_end = t.pos;
 }
 
 void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
                  const std::source_location& site, bool timed) noexcept {
+  const std::uint64_t now = ticks();
   const SiteIds ids = intern_site(site, true);
-  append(Rec::park, fiber, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
-         timed ? 1u : 0u);
+  append_at(now, Rec::park, fiber, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
+            timed ? 1u : 0u);
   tls_trace.park_end = tls_trace.pos;
 }
 
+void record_plain_park(WaitReason reason, std::uint64_t object, const std::source_location& site,
+                       bool timed) noexcept {
+  const SiteIds ids = intern_site(site, true);
+  append(Rec::park, 0u, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
+         timed ? 1u : 0u);
+}
+
+void record_plain_resume() noexcept {
+  append(Rec::unpark, 0u, 0u);  // fiber 0 on its own thread: the plain thread; waker unknown
+}
+
 void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept {
+  TraceTls& t = tls_trace;
+  // The channel record just before this wake already names the fiber.
+  if (fiber == t.woke_fiber && t.pos == t.woke_end) {
+    t.woke_fiber = 0;
+    return;
+  }
   append(Rec::unpark, fiber, waker == kCaller ? caller() : waker);
 }
 
@@ -282,6 +297,58 @@ void record_lock(Rec type, std::uint64_t object, bool read,
 void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noexcept {
   if (has_a) {
     append(type, caller(), object, static_cast<std::uint64_t>(a));
+  } else {
+    append(type, caller(), object);
+  }
+}
+
+void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* partner) noexcept {
+  const std::uint64_t now = ticks();
+  std::uint64_t woke = 0, done = 0;
+  if (partner) {
+    if (partner->aux == 0) {  // parked in a plain send/receive: its completion is this
+      if (partner->fiber) {
+        woke = partner->fiber->id;
+        done = 1;
+      }
+    } else if (const Waiter* parked =  // a select case: ChanImpl::notify wakes its select
+               reinterpret_cast<const Waiter*>(static_cast<std::uintptr_t>(partner->aux));
+               parked->fiber) {
+      woke = parked->fiber->id;
+    }
+  }
+  TraceTls& t = tls_trace;
+  std::uint8_t* const before = t.pos;
+  const std::uint64_t fiber = caller();
+  if (type == Rec::chan_recv) {
+    if (woke) {
+      append_at(now, type, fiber, object, ok, woke, done);
+    } else {
+      append_at(now, type, fiber, object, ok);
+    }
+  } else if (woke) {
+    append_at(now, type, fiber, object, woke, done);
+  } else {
+    append_at(now, type, fiber, object);
+  }
+  if (woke && t.pos && t.pos != before) {
+    t.woke_fiber = woke;
+    t.woke_end = t.pos;
+    if (done) partner->traced_handoff = true;
+  }
+}
+
+void record_chan_resumed(Rec type, std::uint64_t object, std::uint64_t ok) noexcept {
+  TraceTls& t = tls_trace;
+  const bool same_instant = t.pos != nullptr && t.pos == t.run_end;
+  if (type == Rec::chan_recv) {
+    if (same_instant) {
+      append_same_instant(type, caller(), object, ok);
+    } else {
+      append(type, caller(), object, ok);
+    }
+  } else if (same_instant) {
+    append_same_instant(type, caller(), object);
   } else {
     append(type, caller(), object);
   }

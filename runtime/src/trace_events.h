@@ -22,6 +22,7 @@
 namespace tether::detail {
 enum class ObjectKind : std::uint8_t;
 struct Locker;
+struct Waiter;
 }  // namespace tether::detail
 
 namespace tether::detail::trace {
@@ -53,6 +54,11 @@ void record_object_destroy(std::uint64_t object) noexcept;
 void record_lock(Rec type, std::uint64_t object, bool read,
                  const std::source_location* site) noexcept;
 void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noexcept;
+void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* partner) noexcept;
+void record_chan_resumed(Rec type, std::uint64_t object, std::uint64_t ok) noexcept;
+void record_plain_park(WaitReason reason, std::uint64_t object, const std::source_location& site,
+                       bool timed) noexcept;
+void record_plain_resume() noexcept;
 void record_select_done(std::uint64_t object, int index, bool is_send) noexcept;
 void record_wg_add(std::uint64_t object, std::int64_t delta, std::int64_t counter) noexcept;
 void record_cond_signal(std::uint64_t object, bool broadcast) noexcept;
@@ -77,6 +83,16 @@ inline void on_switch_to(std::uint64_t fiber) noexcept {
 inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
                     const std::source_location& site, bool timed) noexcept {
   if (tracing()) record_park(fiber, reason, object, site, timed);
+}
+// A plain thread (not a fiber) blocks in a tether object (before it releases
+// the object's lock), and resumes (woken or timed out). Recorded as park and
+// unpark of fiber 0 in the thread's own blocks.
+inline void on_plain_park(WaitReason reason, std::uint64_t object, const std::source_location& site,
+                          bool timed) noexcept {
+  if (tracing()) record_plain_park(reason, object, site, timed);
+}
+inline void on_plain_resume() noexcept {
+  if (tracing()) record_plain_resume();
 }
 // `fiber` becomes runnable; waker: the fiber that woke it (0: none).
 inline void on_unpark(std::uint64_t fiber, std::uint64_t waker = kCaller) noexcept {
@@ -122,11 +138,25 @@ inline void on_lock_release(std::uint64_t object, bool read) noexcept {
   if (tracing()) record_lock(Rec::lock_release, object, read, nullptr);
 }
 // The caller completed a send / a receive (ok: a value, not closed) / a close.
-inline void on_chan_send(std::uint64_t chan) noexcept {
-  if (tracing()) record_chan(Rec::chan_send, chan, 0, false);
+// partner: the waiter the operation completed and is about to wake (or
+// nullptr). The record names the partner's fiber (`woke`): the wake() that
+// follows records no unpark, and a partner parked in a plain send/receive
+// (not a select) is marked Waiter::traced_handoff, its completion said too.
+inline void on_chan_send(std::uint64_t chan, Waiter* partner = nullptr) noexcept {
+  if (tracing()) record_chan_op(Rec::chan_send, chan, 0, partner);
 }
-inline void on_chan_recv(std::uint64_t chan, bool ok) noexcept {
-  if (tracing()) record_chan(Rec::chan_recv, chan, ok ? 1 : 0, true);
+inline void on_chan_recv(std::uint64_t chan, bool ok, Waiter* partner = nullptr) noexcept {
+  if (tracing()) record_chan_op(Rec::chan_recv, chan, ok ? 1 : 0, partner);
+}
+// The same, by a fiber (or plain thread) that just returned from its park in
+// that operation: nothing when the waker's record said it (said: its
+// waiter's traced_handoff); else recorded at the instant of the switch that
+// resumed it if nothing was recorded on the thread since (no clock read).
+inline void on_chan_send_resumed(std::uint64_t chan, bool said) noexcept {
+  if (tracing() && !said) record_chan_resumed(Rec::chan_send, chan, 0);
+}
+inline void on_chan_recv_resumed(std::uint64_t chan, bool ok, bool said) noexcept {
+  if (tracing() && !said) record_chan_resumed(Rec::chan_recv, chan, ok ? 1 : 0);
 }
 inline void on_chan_close(std::uint64_t chan) noexcept {
   if (tracing()) record_chan(Rec::chan_close, chan, 0, false);

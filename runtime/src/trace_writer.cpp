@@ -24,6 +24,7 @@
 #include "symbolizer.h"
 #include "trace_crc32c.h"
 #include "trace_sites.h"
+#include "trace_stack_trim.h"
 
 namespace tether::detail::trace {
 
@@ -228,19 +229,25 @@ void encode_meta(Session& s, bool crash) {
     });
   }
   std::vector<OutFrame> frames;
+  std::vector<const Frame*> symbolized;
   for (const PendingStack& st : s.stacks) {
     frames.clear();
+    symbolized.clear();
     for (std::uintptr_t pc : st.pcs) {
       if (crash) {  // no symbolizing in a crashing process: its locks may be held
         frames.push_back({pc, 0, {}, {}});
         continue;
       }
-      for (const Frame& f : Symbolizer::instance().symbolize(pc, false)) {
-        if (frames.empty() && f.function.starts_with("tether::detail::trace::")) continue;
-        // (Views into the symbolizer's cache, which lives as long as the process.)
-        frames.push_back({pc, f.line, f.file,
-                          f.function == "??" ? std::string_view() : std::string_view(f.function)});
-      }
+      // (Pointers into the symbolizer's cache, which lives as long as the process.)
+      for (const Frame& f : Symbolizer::instance().symbolize(pc, false)) symbolized.push_back(&f);
+    }
+    // The runtime's own frames (park, block...) out: the user's call innermost.
+    std::size_t first = 0, last = 0;
+    trim_runtime_frames(symbolized, &first, &last);
+    for (std::size_t i = first; i < last; ++i) {
+      const Frame& f = *symbolized[i];
+      frames.push_back({f.pc, f.line, f.file,
+                        f.function == "??" ? std::string_view() : std::string_view(f.function)});
     }
     if (frames.size() > 64) frames.resize(64);
     std::size_t rest = uv_size(st.id) + uv_size(frames.size());

@@ -49,6 +49,9 @@ struct Waiter {
   // Only wakers holding the object's lock ever claim w (no select, no
   // deadline): try_claim() needs no atomic read-modify-write then.
   bool exclusive = false;
+  // Trace: the waker's record already says this channel wait completed (its
+  // `woke`), so the woken fiber records no completion of its own.
+  bool traced_handoff = false;
 
   // Intrusive WaitQueue links.
   Waiter* prev = nullptr;

@@ -61,14 +61,15 @@ inline std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t 
   return ~crc;
 }
 
-// Field layouts of the known record types: u = uv, s = sv, S = str,
+// Field layouts of the known record types: u = uv, o = an optional uv at
+// the record's end (0 when absent: chan_send/chan_recv's woke, done), s = sv, S = str,
 // '*' = the stack's frames, '#' = the finding's fiber list.
 inline const std::map<std::uint8_t, std::string>& layouts() {
   static const std::map<std::uint8_t, std::string> m = {
       {0x01, "uuuSS"}, {0x02, "uu*"},  {0x10, "uuuS"},   {0x11, ""},       {0x20, "uuuuS"},
       {0x21, "u"},     {0x22, "u"},    {0x23, "uuuuuu"}, {0x24, "uu"},     {0x25, "uuu"},
       {0x26, "uuu"},   {0x27, "uuu"},  {0x28, "uuu"},    {0x30, "uuuuuS"}, {0x31, "u"},
-      {0x32, "uuuuu"}, {0x33, "uuu"},  {0x34, "uu"},     {0x35, "uuu"},    {0x36, "uu"},
+      {0x32, "uuuuu"}, {0x33, "uuu"},  {0x34, "uuoo"},   {0x35, "uuuoo"},  {0x36, "uu"},
       {0x37, "uuuu"},  {0x38, "uuss"}, {0x39, "uuu"},    {0x40, "ussuS"},  {0x41, "usu"},
       {0x42, "uss"},   {0x50, "uuS"},  {0x51, "SS#"},    {0x60, "u"},      {0x7F, "s"},
   };
@@ -123,6 +124,7 @@ class Cursor {
     return true;
   }
   const std::uint8_t* pos() const { return p_; }
+  bool at_end() const { return p_ >= end_; }
 
  private:
   const std::uint8_t* p_;
@@ -138,9 +140,9 @@ inline std::uint64_t le(const std::uint8_t* p, int n) {
 // Decodes one record's fields (after dt) per its layout; false: corrupt.
 inline bool decode_fields(Cursor& c, const std::string& layout, Record* r) {
   for (char k : layout) {
-    if (k == 'u') {
-      std::uint64_t v;
-      if (!c.uv(&v)) return false;
+    if (k == 'u' || k == 'o') {
+      std::uint64_t v = 0;
+      if ((k == 'u' || !c.at_end()) && !c.uv(&v)) return false;
       r->ints.push_back(static_cast<std::int64_t>(v));
     } else if (k == 's') {
       std::int64_t v;
@@ -193,8 +195,8 @@ inline Trace decode(const std::vector<std::uint8_t>& f) {
   }
   t.major = static_cast<std::uint16_t>(le(d + 8, 2));
   t.minor = static_cast<std::uint16_t>(le(d + 10, 2));
-  if (t.major != 1) {
-    fail(8, "major version 1");
+  if (t.major != 2) {
+    fail(8, "major version 2");
     return t;
   }
   t.start_ticks = le(d + 16, 8);

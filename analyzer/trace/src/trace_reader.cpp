@@ -123,8 +123,16 @@ class TraceReader::Impl {
                 st == VarintStatus::overlong ? "a varint longer than 64 bits"
                                              : "the end of the record");
   }
-  // chan_send / chan_recv's `woke` (2.0): absent in 1.x records, 0 = none.
-  bool woke(Event& e) { return p_ == rec_end_ || uv(e.other, "woke"); }
+  // chan_send / chan_recv's `woke` and `done` (2.0): absent in 1.x records, 0 = none.
+  bool woke(Event& e) {
+    if (p_ == rec_end_) return true;
+    if (!uv(e.other, "woke")) return false;
+    if (p_ == rec_end_) return true;
+    std::uint64_t done;
+    if (!uv(done, "done")) return false;
+    e.b = done != 0 && e.other != 0;
+    return true;
+  }
   bool uv(std::uint64_t& v, const char* what) {
     const VarintStatus st = detail::read_uvarint(p_, rec_end_, v);
     return st == VarintStatus::ok || field_error(st, what);
@@ -196,8 +204,29 @@ class TraceReader::Impl {
   Limits limits_;
   unsigned warned_ = 0;
   bool ended_ = false;   // the end record was returned
-  Event implied_;        // an event the last record implies (2.0 `woke`), due next
-  bool has_implied_ = false;
+  // Events the last record implies (2.0 `woke`, `done`), due next.
+  Event implied_[2];
+  int implied_n_ = 0, implied_next_ = 0;
+  void imply(const Event& e) {
+    implied_n_ = implied_next_ = 0;
+    if (e.b) {  // done: the woken fiber's matching operation completed with it
+      Event& c = implied_[implied_n_++];
+      c = Event{};
+      c.type = e.type == EventType::chan_send ? EventType::chan_recv : EventType::chan_send;
+      c.time_ns = e.time_ns;
+      c.thread = e.thread;
+      c.fiber = e.other;
+      c.object = e.object;
+      c.a = c.type == EventType::chan_recv ? 1 : 0;
+    }
+    Event& u = implied_[implied_n_++];
+    u = Event{};
+    u.type = EventType::unpark;
+    u.time_ns = e.time_ns;
+    u.thread = e.thread;
+    u.fiber = e.other;
+    u.other = e.fiber;
+  }
   bool at_eof_ = false;  // no more blocks
 
   // The current block.
@@ -474,9 +503,8 @@ bool TraceReader::Impl::decode_fields(Event& e) {
 }
 
 bool TraceReader::Impl::next(Event& e) {
-  if (has_implied_) {
-    has_implied_ = false;
-    e = std::move(implied_);
+  if (implied_next_ < implied_n_) {
+    e = std::move(implied_[implied_next_++]);
     ++stats_.events;
     return true;
   }
@@ -500,16 +528,8 @@ bool TraceReader::Impl::next(Event& e) {
       if (error_) return false;
       continue;  // an unknown record type, skipped
     }
-    if (e.other != 0 && (e.type == EventType::chan_send || e.type == EventType::chan_recv)) {
-      // 2.0: the operation woke a parked fiber; its unpark is implied, same instant.
-      implied_ = Event{};
-      implied_.type = EventType::unpark;
-      implied_.time_ns = e.time_ns;
-      implied_.thread = e.thread;
-      implied_.fiber = e.other;
-      implied_.other = e.fiber;
-      has_implied_ = true;
-    }
+    if (e.other != 0 && (e.type == EventType::chan_send || e.type == EventType::chan_recv))
+      imply(e);
     ++stats_.events;
     return true;
   }

@@ -377,31 +377,45 @@ TEST(TraceReader, ReadsMajorVersion1) {
 
 // 2.0: a send or receive that woke a parked fiber names it (`woke`); the
 // reader returns the implied unpark right after it, same time and thread,
-// the operation's fiber as the waker.
-TEST(TraceReader, WokeImpliesUnpark) {
+// the operation's fiber as the waker; with `done`, the woken fiber's own
+// completion (the matching receive or send) before that.
+TEST(TraceReader, WokeImpliesUnparkAndDoneTheCompletion) {
   Event cs = ev(EventType::chan_send, 100, 11, 3);
-  cs.object = 7, cs.other = 4;
+  cs.object = 7, cs.other = 4;  // woke 4 (a select: no done)
   Event cr = ev(EventType::chan_recv, 120, 11, 4);
-  cr.object = 7, cr.a = 1, cr.other = 3;
+  cr.object = 7, cr.a = 1, cr.other = 3, cr.b = 1;  // woke 3, done: 3's send completed
+  Event cs2 = ev(EventType::chan_send, 125, 11, 3);
+  cs2.object = 7, cs2.other = 5, cs2.b = 1;  // woke 5, done: 5's receive completed
   Event plain = ev(EventType::chan_send, 130, 11, 3);
   plain.object = 7;
-  const ReadBack out = read(encode({{11, cs}, {11, cr}, {11, plain}}));
+  const ReadBack out = read(encode({{11, cs}, {11, cr}, {11, cs2}, {11, plain}}));
   ASSERT_FALSE(out.error) << out.error->message();
-  ASSERT_EQ(out.events.size(), 5u);
-  EXPECT_EQ(out.events[0].type, EventType::chan_send);
-  EXPECT_EQ(out.events[0].other, 4u);
-  EXPECT_EQ(out.events[1].type, EventType::unpark);
-  EXPECT_EQ(out.events[1].fiber, 4u);
-  EXPECT_EQ(out.events[1].other, 3u);
-  EXPECT_EQ(out.events[1].thread, 11u);
-  EXPECT_EQ(out.events[1].time_ns, out.events[0].time_ns);
-  EXPECT_EQ(out.events[2].type, EventType::chan_recv);
-  EXPECT_EQ(out.events[3].type, EventType::unpark);
-  EXPECT_EQ(out.events[3].fiber, 3u);
-  EXPECT_EQ(out.events[3].other, 4u);
-  EXPECT_EQ(out.events[4].type, EventType::chan_send);
-  EXPECT_EQ(out.events[4].other, 0u);
-  EXPECT_EQ(out.stats.events, 5u);
+  const auto& v = out.events;
+  ASSERT_EQ(v.size(), 9u);
+  EXPECT_EQ(v[0].type, EventType::chan_send);
+  EXPECT_EQ(v[0].other, 4u);
+  EXPECT_EQ(v[1].type, EventType::unpark);
+  EXPECT_EQ(v[1].fiber, 4u);
+  EXPECT_EQ(v[1].other, 3u);
+  EXPECT_EQ(v[1].thread, 11u);
+  EXPECT_EQ(v[1].time_ns, v[0].time_ns);
+  EXPECT_EQ(v[2].type, EventType::chan_recv);
+  EXPECT_EQ(v[3].type, EventType::chan_send);  // 3's send, implied
+  EXPECT_EQ(v[3].fiber, 3u);
+  EXPECT_EQ(v[3].object, 7u);
+  EXPECT_EQ(v[3].time_ns, v[2].time_ns);
+  EXPECT_EQ(v[4].type, EventType::unpark);
+  EXPECT_EQ(v[4].fiber, 3u);
+  EXPECT_EQ(v[4].other, 4u);
+  EXPECT_EQ(v[5].type, EventType::chan_send);
+  EXPECT_EQ(v[6].type, EventType::chan_recv);  // 5's receive, implied: a value
+  EXPECT_EQ(v[6].fiber, 5u);
+  EXPECT_EQ(v[6].a, 1);
+  EXPECT_EQ(v[7].type, EventType::unpark);
+  EXPECT_EQ(v[7].fiber, 5u);
+  EXPECT_EQ(v[8].type, EventType::chan_send);
+  EXPECT_EQ(v[8].other, 0u);
+  EXPECT_EQ(out.stats.events, 9u);
 }
 
 TEST(TraceReaderCorrupt, TruncatedHeader) {

@@ -144,13 +144,13 @@ void TraceEncoder::add(std::uint64_t thread, const Event& e) {
     case EventType::cond_signal:
       put_uv(f, e.fiber), put_uv(f, e.object), put_uv(f, e.a);
       break;
-    case EventType::chan_recv:  // 2.0: woke (the fiber it made runnable), only when nonzero
+    case EventType::chan_recv:  // 2.0: woke (the fiber it made runnable) and done, when woke != 0
       put_uv(f, e.fiber), put_uv(f, e.object), put_uv(f, e.a);
-      if (e.other) put_uv(f, e.other);
+      if (e.other) put_uv(f, e.other), put_uv(f, e.b ? 1 : 0);  // woke, done
       break;
     case EventType::chan_send:
       put_uv(f, e.fiber), put_uv(f, e.object);
-      if (e.other) put_uv(f, e.other);
+      if (e.other) put_uv(f, e.other), put_uv(f, e.b ? 1 : 0);
       break;
     case EventType::chan_close:
       put_uv(f, e.fiber), put_uv(f, e.object);

@@ -231,13 +231,12 @@ class Generator {
         emit(gth);
         ev(EventType::run, th, f.id);  // f again (g may have run on the same thread)
         emit(th);
+        // Format 2.0, as the runtime writes it: the send names g (woke) and
+        // g's receive as done; g's unpark and receive are implied.
         Event& s = ev(EventType::chan_send, th, f.id);
-        s.object = c, s.other = g.id;  // format 2.0: woke g, whose unpark is implied
+        s.object = c, s.other = g.id, s.b = 1;
         emit(th);
         ev(EventType::run, gth, g.id);
-        emit(gth);
-        Event& r = ev(EventType::chan_recv, gth, g.id);
-        r.object = c, r.a = 1;
         emit(gth);
         break;
       }

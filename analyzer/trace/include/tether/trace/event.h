@@ -55,8 +55,10 @@ enum class EventType : std::uint8_t {
   lock_acquire,   // fiber took object; a = 1 read (rwmutex rlock), 0 write/exclusive; site; stack
   lock_release,   // fiber released object; a as in lock_acquire
   chan_send,      // fiber completed a send on object; other = the parked fiber it woke (0: none;
-                  // its unpark event follows)
-  chan_recv,      // fiber completed a receive on object; a = 1 ok, 0 closed; other as chan_send
+                  // its unpark event follows); b = 1: that fiber's receive completed with it
+                  // (its chan_recv event, ok, comes first)
+  chan_recv,      // fiber completed a receive on object; a = 1 ok, 0 closed; other and b as
+                  // chan_send (b: the woken fiber's send completed with it)
   chan_close,     // fiber closed object
   select_done,    // fiber's select finished: object = the channel of the chosen case (0: default),
                   // a = case index, b = 1 send, 0 receive
