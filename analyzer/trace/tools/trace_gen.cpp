@@ -188,6 +188,16 @@ class Generator {
     Event& l = ev(EventType::lost, th);
     l.a = 3;
     emit(th);
+    // A plain thread (format 2.0) blocks on a channel and resumes.
+    const std::uint64_t plain = 1'000'000'000;
+    Event& ps = ev(EventType::thread_start, plain);
+    ps.kind = "plain", ps.a = 4999, ps.text = "thread 4999";
+    emit(plain);
+    Event& pp = ev(EventType::park, plain, 0);
+    pp.reason = kChanReceive, pp.object = chans_[0], pp.site = site(), pp.stack = stack();
+    emit(plain);
+    ev(EventType::unpark, plain, 0);
+    emit(plain);
     Event& d = ev(EventType::object_destroy, th);
     d.object = chans_[0];
     emit(th);
