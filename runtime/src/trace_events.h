@@ -77,7 +77,14 @@ inline void on_run(std::uint64_t fiber) noexcept {
 // Right after a park, the run record takes the park's time: one instant,
 // one clock read.
 inline void on_switch_to(std::uint64_t fiber) noexcept {
-  if (tracing()) record_switch_to(fiber);
+  if (!tracing()) return;
+  TraceTls& t = tls_trace;
+  if (t.pos != nullptr && t.pos == t.park_end) {  // inline: the common case, right after a park
+    append_same_instant(Rec::run, fiber);
+    t.run_end = t.pos;
+    return;
+  }
+  record_switch_to(fiber);
 }
 // `fiber` (the caller) blocks. Captures the site's stack the first time.
 inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
@@ -96,7 +103,13 @@ inline void on_plain_resume() noexcept {
 }
 // `fiber` becomes runnable; waker: the fiber that woke it (0: none).
 inline void on_unpark(std::uint64_t fiber, std::uint64_t waker = kCaller) noexcept {
-  if (tracing()) record_unpark(fiber, waker);
+  if (!tracing()) return;
+  TraceTls& t = tls_trace;
+  if (fiber == t.woke_fiber && t.pos == t.woke_end) {  // the channel record said it
+    t.woke_fiber = 0;
+    return;
+  }
+  record_unpark(fiber, waker);
 }
 inline void on_fiber_create(std::uint64_t fiber, std::uint64_t parent,
                             const std::source_location& site, std::string_view name) noexcept {
