@@ -261,6 +261,12 @@ void DeadlockWatchdog::check(bool) {
 
 void DeadlockWatchdog::check_stalls(const WaitGraph& g) {
   if (stall_ms_ == 0) return;
+  // Forget threads that have exited: a program that makes lockers over and
+  // over grew this map by an entry per locker (scripts/soak.sh found it).
+  std::erase_if(stalls_, [&g](const auto& e) {
+    return std::none_of(g.threads.begin(), g.threads.end(),
+                        [&e](const ThreadNode& t) { return t.id == e.first; });
+  });
   for (const ThreadNode& t : g.threads) {
     if (t.kind == "pool") continue;
     StallState& s = stalls_[t.id];
