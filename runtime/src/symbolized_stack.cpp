@@ -86,6 +86,25 @@ void rename_inlined_task(Frame& f) {
   }
 }
 
+// A fiber's callable inlined into Task's call (or into run()'s wrapper,
+// itself inlined there) as scopes of their own: libdw names a lambda's scope
+// just "operator()", so each such scope takes the callable's name from the
+// template argument of the frame it was inlined into.
+// fs: one PC's frames, innermost first, just appended to the end of dst.
+void name_inlined_callables(const std::vector<Frame>& fs, std::vector<Frame>& dst) {
+  std::string outer = fs.back().function;  // as symbolized, before any renaming
+  for (std::size_t j = dst.size() - 1; j-- > dst.size() - fs.size();) {
+    if (dst[j].function != "operator()") return;
+    std::string name;
+    for (std::string_view prefix : {"tether::Task::Impl<", "tether::run<", "auto tether::run<"}) {
+      if (starts_with(outer, prefix)) name = template_arg(outer, prefix);
+    }
+    if (name.empty()) return;
+    dst[j].function = name + "::operator()()";
+    outer = dst[j].function;  // the next scope in is named after this one
+  }
+}
+
 // The fiber's entry machinery, run()'s wrapper around fiber 1 included.
 bool is_entry(const Frame& f) {
   return is_internal(f) || (in_tether_sources(f) && (starts_with(f.function, "tether::run<") ||
@@ -109,6 +128,7 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
       dst.push_back(f);
       rename_inlined_task(dst.back());
     }
+    name_inlined_callables(fs, dst);
   }
   // Top: drop the leading runtime frames (and the library frames among
   // them), up to the last runtime frame of the leading non-user run.

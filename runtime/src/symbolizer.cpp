@@ -149,8 +149,21 @@ const std::vector<Frame>& Symbolizer::symbolize(std::uintptr_t pc, bool exact) {
     // position, and its call site becomes the position of the next.
     Dwarf_Addr bias = 0;
     if (Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias)) {
+      // dwarf_getscopes() follows an inlined subroutine into its abstract
+      // origin's scopes (the class and namespace of its definition), so it
+      // yields only the innermost inlined call. The concrete chain (each
+      // inlined call inside the one it was inlined into, up to the real
+      // function) is dwarf_getscopes_die() of the innermost scope, as
+      // eu-addr2line -i does. Without it a range-for over a channel showed
+      // Chan::recv, then the fiber's lambda at chan.h's line.
       Dwarf_Die* scopes = nullptr;
-      const int n = dwarf_getscopes(cu, addr - bias, &scopes);
+      int n = dwarf_getscopes(cu, addr - bias, &scopes);
+      if (n > 0) {
+        Dwarf_Die innermost = scopes[0];
+        std::free(scopes);
+        scopes = nullptr;
+        n = dwarf_getscopes_die(&innermost, &scopes);
+      }
       Dwarf_Files* files = nullptr;
       std::size_t nfiles = 0;
       const bool have_files = dwarf_getsrcfiles(cu, &files, &nfiles) == 0;
