@@ -157,7 +157,16 @@ class StackTexts {
     key += static_cast<char>(raw.first_is_exact);
     key += std::to_string(gap) + "/" + std::to_string(elided);
     auto [it, inserted] = by_key_.try_emplace(std::move(key), texts_.size());
-    if (inserted) texts_.push_back(stack_text(raw, symbolize_));
+    if (inserted) {
+      // Raw stacks that differ only in frames the dump leaves out (the
+      // runtime's own, above the user's call or below the fiber's entry:
+      // a fiber first run by the scheduler loop, or by a switch) print the
+      // same, so they share one index: groups are of what prints the same.
+      std::string text = stack_text(raw, symbolize_);
+      auto [t, fresh] = by_text_.try_emplace(text, texts_.size());
+      if (fresh) texts_.push_back(std::move(text));
+      it->second = t->second;
+    }
     return it->second;
   }
   const std::string& text(std::size_t i) const { return texts_[i]; }
@@ -165,6 +174,7 @@ class StackTexts {
  private:
   bool symbolize_;
   std::unordered_map<std::string, std::size_t> by_key_;
+  std::unordered_map<std::string, std::size_t> by_text_;
   std::vector<std::string> texts_;
 };
 
