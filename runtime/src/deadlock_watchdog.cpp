@@ -175,6 +175,11 @@ void report_leaks_at_exit() {
                                  "blocked forever when fiber 1 returned", text);
 }
 
+// How long a fiber's blocking system call must have lasted before a deadlock
+// through it is reported (see check()). Wait-state times come from the coarse
+// clock (1-10 ms), well inside this.
+constexpr std::int64_t kSyscallSettleNs = 500'000'000;
+
 void DeadlockWatchdog::check(bool) {
   WaitGraph g1 = take_snapshot();
   DeadlockFinding f1 = find_deadlocks(g1);
@@ -199,11 +204,26 @@ void DeadlockWatchdog::check(bool) {
     }
     return true;
   };
+  // A fiber in read() or write() on a pipe or socketpair is taken to wait
+  // for the other end, but the kernel may just not have finished a call
+  // that does not block at all (a write() with room in the pipe, preempted
+  // on a busy machine: the soak run under heaptrack saw one across the
+  // 10 ms above). A wait the kernel has not ended for kSyscallSettleNs is
+  // believed; until then the next check looks again.
+  const std::int64_t now = now_ns();
+  auto settled = [&](const std::vector<std::uint64_t>& ids) {
+    for (std::uint64_t id : ids) {
+      const FiberNode* f = g2.fiber(id);
+      if (f && f->reason == WaitReason::syscall && now - f->since_ns < kSyscallSettleNs)
+        return false;
+    }
+    return true;
+  };
   std::string text;
-  bool all_confirmed = !f2.deadlocks.empty();
+  bool all_confirmed = !f2.deadlocks.empty() && settled(f2.deadlocked);
   std::vector<const Deadlock*> fresh;
   for (const Deadlock& d : f2.deadlocks) {
-    if (!unchanged(d)) {
+    if (!unchanged(d) || !settled(d.fibers)) {
       all_confirmed = false;
       continue;
     }
