@@ -52,6 +52,39 @@ struct Symbolizer::Impl {
 
 namespace {
 
+// name qualified by the namespaces and classes that declare die's function
+// ("(anonymous namespace)::Interpreter::poke"), for the DIEs GCC gives no
+// linkage name (inlined functions of an anonymous namespace, for one). Left
+// bare when a scope on the way has no name of its own (a lambda's closure:
+// the dump names those after their callable) or is a function.
+std::string qualified(Dwarf_Die* die, const char* name) {
+  Dwarf_Die decl = *die;
+  for (int at : {DW_AT_abstract_origin, DW_AT_specification}) {
+    Dwarf_Attribute attr;
+    Dwarf_Die next;
+    if (dwarf_attr(&decl, at, &attr) && dwarf_formref_die(&attr, &next)) decl = next;
+  }
+  Dwarf_Die* scopes = nullptr;
+  const int n = dwarf_getscopes_die(&decl, &scopes);
+  std::string prefix;
+  bool ok = n > 0;
+  for (int i = 1; ok && i < n; ++i) {
+    const int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+    const char* part = dwarf_diename(&scopes[i]);
+    if (tag == DW_TAG_namespace) {
+      prefix.insert(0, std::string(part ? part : "(anonymous namespace)") + "::");
+    } else if ((tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+                tag == DW_TAG_union_type) && part) {
+      prefix.insert(0, std::string(part) + "::");
+    } else {
+      ok = false;
+    }
+  }
+  std::free(scopes);
+  return ok ? prefix + name : std::string(name);
+}
+
 // The name of a subprogram or inlined-subroutine DIE (following its abstract
 // origin and specification), demangled where a linkage name exists.
 std::string die_name(Dwarf_Die* die) {
@@ -62,7 +95,7 @@ std::string die_name(Dwarf_Die* die) {
     }
   }
   if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
-    if (const char* s = dwarf_formstring(&attr)) return s;
+    if (const char* s = dwarf_formstring(&attr)) return qualified(die, s);
   }
   return "??";
 }
