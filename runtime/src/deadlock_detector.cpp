@@ -427,8 +427,13 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
   bool syscall_on_shared = false, call_wait = false, self_request = false, reader_writer = false;
   for (std::size_t i : comp) {
     const FiberNode& f = g_.fibers[i];
-    if (f.reason == WaitReason::call) call_wait = true;
     if (f.reason == WaitReason::syscall && f.thread) {
+      // "call self": the system call waits for a fiber that itself waits in
+      // call() (its call queued behind the blocked thread). Fibers merely
+      // queued behind the thread in call(), which the system call does not
+      // wait for, are its victims, not the cause: "shared-thread-syscall".
+      for (const Blame& b : blame_[i])
+        if (in.count(b.next) && g_.fibers[b.next].reason == WaitReason::call) call_wait = true;
       for (std::size_t j : comp) {
         const FiberNode& o = g_.fibers[j];
         if ((o.reason == WaitReason::runnable && o.locked_to == f.thread) ||
