@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 namespace tether::trace::detail {
 namespace {
@@ -66,6 +67,32 @@ class Writer {
     }
     out += '}';
   }
+  // A plain thread's wait (park and unpark of fiber 0) on the "plain
+  // threads" process, one track per thread: they are no fibers.
+  static constexpr std::uint64_t kPlainPid = 2;
+  void plain_slice(const State& s, const ThreadState& t, const ThreadState::PlainWait& w,
+                   std::int64_t end) {
+    std::string name(to_string(w.reason));
+    if (const ObjectState* o = w.object ? s.object(w.object) : nullptr) {
+      name += " " + tether::detail::node_id(tether::detail::to_string(o->kind), o->id);
+      if (o->name) name += " \"" + t_.str(o->name) + "\"";
+    }
+    event_sep();
+    out += "{\"ph\":\"X\",\"name\":";
+    json_string(out, name);
+    out += fmt::format(",\"cat\":\"wait\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{}", kPlainPid,
+                       t.id, ts(w.since, start_), us(end - w.since));
+    const SourceSite& site = t_.site(w.site);
+    if (!site.file.empty()) {
+      out += ",\"args\":{\"site\":";
+      json_string(out, fmt::format("{}:{}", site.file, site.line));
+      out += '}';
+    }
+    out += '}';
+    plain_threads_.insert(t.id);
+  }
+  const std::set<std::uint64_t>& plain_threads() const { return plain_threads_; }
+
   std::uint64_t track(const FiberState& f) {
     auto it = pid_.find(f.id);
     if (it != pid_.end()) return it->second;
@@ -95,6 +122,7 @@ class Writer {
   std::int64_t start_;
   bool first_ = true;
   std::map<std::uint64_t, std::uint64_t> pid_;  // fiber -> pid
+  std::set<std::uint64_t> plain_threads_;       // threads with a plain_slice
 };
 
 }  // namespace
@@ -119,7 +147,17 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
         if (const FiberState* d = st.fiber(t->running)) displaced = *d;
       }
     }
+    std::optional<ThreadState::PlainWait> plain_before;
+    if (r.fiber == 0) {
+      if (const ThreadState* t = st.thread(r.thread)) plain_before = t->plain_wait;
+    }
     st.apply(r);
+    if (plain_before && plain_before->reason != WaitReason::running) {
+      const ThreadState* t = st.thread(r.thread);
+      if (t && (t->plain_wait.reason == WaitReason::running ||
+                t->plain_wait.since != plain_before->since))
+        w.plain_slice(st, *t, *plain_before, r.time);
+    }
     // A fiber's track is chosen at its first slice (or flow), when it is
     // already locked to its thread (the main fiber's thread_lock follows its
     // creation).
@@ -146,6 +184,10 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
   for (const auto& [id, f] : st.fibers()) {
     (void)id;
     if (!f.exited) w.slice(st, f, end);
+  }
+  for (const auto& [id, t] : st.threads()) {
+    (void)id;
+    if (t.plain_wait.reason != WaitReason::running) w.plain_slice(st, t, t.plain_wait, end);
   }
   // Flows whose fiber never ran again end where they started (a dangling
   // flow start is a structural error for some viewers).
@@ -189,6 +231,22 @@ std::string chrome_trace_json(const std::vector<Rec>& recs, const Tables& tables
         "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":", pid,
         fiber);
     json_string(w.out, name);
+    w.out += "}}";
+  }
+  if (!w.plain_threads().empty()) {
+    w.event_sep();
+    w.out += fmt::format(
+        "{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":"
+        "\"plain threads\"}}}}",
+        Writer::kPlainPid);
+  }
+  for (std::uint64_t id : w.plain_threads()) {
+    const ThreadState* t = st.thread(id);
+    w.event_sep();
+    w.out += fmt::format(
+        "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":",
+        Writer::kPlainPid, id);
+    json_string(w.out, t && t->name ? tables.str(t->name) : fmt::format("thread {}", id));
     w.out += "}}";
   }
   w.out += "\n]}\n";

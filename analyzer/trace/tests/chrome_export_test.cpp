@@ -3,6 +3,7 @@
 // global instant per finding).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -107,6 +108,50 @@ TEST(ChromeExport, StructureOpensInPerfetto) {
   ASSERT_FALSE(flows.empty());
   for (auto [id, balance] : flows) EXPECT_EQ(balance, 0) << "flow " << id;
   EXPECT_EQ(instants, static_cast<int>(r.findings.size()));
+}
+
+// A plain thread's waits (park/unpark of fiber 0) are slices on a "plain
+// threads" process, one named track per thread; the one still open at the
+// end runs to the end. They make no fiber track.
+TEST(ChromeExport, PlainThreadWaitsAreSlicesOfTheirOwnTrack) {
+  TraceBuilder b;
+  b.start();
+  b.site(9, "producer_thread", "/src/p.cpp", 9);
+  b.thread(30, "worker 4242", "plain");
+  b.object(20, "chan", "jobs", 1);
+  b.fiber(2, 1, "consumer");
+  b.at(2'000'000).park(30, 0, WaitReason::chan_send, 20, 9);
+  b.at(2'005'000).unpark(30, 0, 0);
+  b.at(2'006'000).park(30, 0, WaitReason::chan_send, 20, 9);
+  b.at(2'007'000).run(2, 2);
+  b.park(2, 2, WaitReason::chan_receive, 20);
+  b.at(2'010'000).park(1, 1, WaitReason::join, 2);
+  Analyzer a;
+  for (const Event& e : b.events) a.add(e);
+  const AnalysisResult r = a.finish();
+  const nlohmann::json doc = nlohmann::json::parse(a.chrome_json(r));
+  std::vector<std::pair<double, double>> plain;  // [ts, dur] on pid 2, tid 30
+  bool process_named = false, track_named = false;
+  for (const auto& e : doc.at("traceEvents")) {
+    if (e.at("pid") != 2) continue;
+    if (e.at("ph") == "X") {
+      EXPECT_EQ(e.at("tid"), 30) << e.dump();
+      EXPECT_EQ(e.at("name"), "chan send chan:20 \"jobs\"") << e.dump();
+      EXPECT_EQ(e.at("args").at("site"), "/src/p.cpp:9") << e.dump();
+      plain.push_back({e.at("ts").get<double>(), e.at("dur").get<double>()});
+    } else if (e.at("ph") == "M") {
+      if (e.at("name") == "process_name") process_named = e.at("args").at("name") == "plain threads";
+      if (e.at("name") == "thread_name" && e.at("tid") == 30)
+        track_named = e.at("args").at("name") == "worker 4242";
+    }
+  }
+  ASSERT_EQ(plain.size(), 2u) << doc.dump();
+  std::sort(plain.begin(), plain.end());
+  EXPECT_DOUBLE_EQ(plain[0].second, 5.0);  // 2'000'000 -> 2'005'000 ns
+  EXPECT_DOUBLE_EQ(plain[1].second, 4.0);  // 2'006'000 -> the end, 2'010'000 ns
+  EXPECT_DOUBLE_EQ(plain[1].first - plain[0].first, 6.0);
+  EXPECT_TRUE(process_named);
+  EXPECT_TRUE(track_named);
 }
 
 }  // namespace
