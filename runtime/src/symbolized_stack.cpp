@@ -30,31 +30,6 @@ std::string_view runtime_src_dir() {
   return dir;
 }
 
-// Runtime machinery: never the user's code.
-bool is_internal(const Frame& f) {
-  return starts_with(f.function, "tether::detail::") ||
-         starts_with(f.function, "boost::context::") ||
-         (!starts_with(f.function, "tether::") && !f.file.empty() &&
-          starts_with(f.file, runtime_src_dir())) ||
-         starts_with(f.function, "tether::Task::") || f.function == "jump_fcontext" ||
-         f.function == "make_fcontext" || f.function == "ontop_fcontext";
-}
-
-// Frames a user did not write but that are not the runtime either: the C and
-// C++ libraries (a syscall's libc wrapper, std::mutex inlined in the runtime).
-bool is_system(const Frame& f) {
-  static constexpr std::string_view kLibs[] = {"/libc.so",         "/libstdc++", "/libgcc_s",
-                                               "/libunwind",       "/ld-linux",  "/libpthread",
-                                               "/libboost_context"};
-  for (std::string_view lib : kLibs) {
-    if (f.module.find(lib) != std::string::npos) return true;
-  }
-  // Inlined library code carries the header's path (its name may be
-  // unqualified: std::thread's constructor shows as "thread<...>").
-  return starts_with(f.function, "std::") || starts_with(f.function, "__") ||
-         starts_with(f.file, "/usr/include/");
-}
-
 // Whether a frame's source is tether's own (runtime/src or the public headers).
 bool in_tether_sources(const Frame& f) {
   if (f.file.empty()) return false;
@@ -105,13 +80,39 @@ void name_inlined_callables(const std::vector<Frame>& fs, std::vector<Frame>& ds
   }
 }
 
-// The fiber's entry machinery, run()'s wrapper around fiber 1 included.
-bool is_entry(const Frame& f) {
-  return is_internal(f) || (in_tether_sources(f) && (starts_with(f.function, "tether::run<") ||
-                                                     starts_with(f.function, "auto tether::run<")));
+}  // namespace
+
+// Runtime machinery: never the user's code.
+bool is_runtime_frame(const Frame& f) {
+  return starts_with(f.function, "tether::detail::") ||
+         starts_with(f.function, "boost::context::") ||
+         (!starts_with(f.function, "tether::") && !f.file.empty() &&
+          starts_with(f.file, runtime_src_dir())) ||
+         starts_with(f.function, "tether::Task::") || f.function == "jump_fcontext" ||
+         f.function == "make_fcontext" || f.function == "ontop_fcontext";
 }
 
-}  // namespace
+// Frames a user did not write but that are not the runtime either: the C and
+// C++ libraries (a syscall's libc wrapper, std::mutex inlined in the runtime).
+bool is_library_frame(const Frame& f) {
+  static constexpr std::string_view kLibs[] = {"/libc.so",         "/libstdc++", "/libgcc_s",
+                                               "/libunwind",       "/ld-linux",  "/libpthread",
+                                               "/libboost_context"};
+  for (std::string_view lib : kLibs) {
+    if (f.module.find(lib) != std::string::npos) return true;
+  }
+  // Inlined library code carries the header's path (its name may be
+  // unqualified: std::thread's constructor shows as "thread<...>").
+  return starts_with(f.function, "std::") || starts_with(f.function, "__") ||
+         starts_with(f.file, "/usr/include/");
+}
+
+// The fiber's entry machinery, run()'s wrapper around fiber 1 included.
+bool is_entry_frame(const Frame& f) {
+  return is_runtime_frame(f) ||
+         (in_tether_sources(f) && (starts_with(f.function, "tether::run<") ||
+                                   starts_with(f.function, "auto tether::run<")));
+}
 
 SymbolizedStack symbolize_stack(const RawStack& raw) {
   if (current_worker() != nullptr) return off_fiber([&] { return symbolize_stack(raw); });
@@ -134,8 +135,9 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
   // them), up to the last runtime frame of the leading non-user run.
   std::size_t top = 0, last_internal = 0;
   bool any_internal = false;
-  for (std::size_t i = 0; i < inner.size() && (is_internal(inner[i]) || is_system(inner[i])); ++i) {
-    if (is_internal(inner[i])) {
+  for (std::size_t i = 0;
+       i < inner.size() && (is_runtime_frame(inner[i]) || is_library_frame(inner[i])); ++i) {
+    if (is_runtime_frame(inner[i])) {
       any_internal = true;
       last_internal = i;
     }
@@ -145,7 +147,7 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
               inner.begin() + static_cast<std::ptrdiff_t>(std::min(top, inner.size())));
   // Bottom: drop the fiber's entry machinery.
   auto& tail = outer.empty() ? inner : outer;
-  while (tail.size() > 1 && is_entry(tail.back())) tail.pop_back();
+  while (tail.size() > 1 && is_entry_frame(tail.back())) tail.pop_back();
 
   // 50 innermost + 50 outermost.
   std::size_t elided = raw_elided;

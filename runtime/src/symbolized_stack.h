@@ -27,4 +27,12 @@ struct SymbolizedStack {
 };
 SymbolizedStack symbolize_stack(const RawStack& raw);
 
+// Whose a frame is, by the rules the dump trims with (the trace's stacks use
+// them too: trace_stack_trim.cpp). Runtime machinery, never the user's code:
+bool is_runtime_frame(const Frame& f);
+// The C and C++ libraries (a syscall's libc wrapper, inlined std::):
+bool is_library_frame(const Frame& f);
+// A fiber's entry machinery, run()'s wrapper around fiber 1 included:
+bool is_entry_frame(const Frame& f);
+
 }  // namespace tether::detail

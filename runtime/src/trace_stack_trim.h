@@ -3,7 +3,7 @@
 // A stack is captured inside the runtime (park, a lock's slow path, the
 // trace's own capture), so its innermost frames are tether's machinery:
 // block(), switch_out(), record_park()... The trace keeps what the live dump
-// shows (fiber_dump.cpp's trimming, same rules): the leading run of runtime
+// shows (the same rules: symbolized_stack.h's is_*_frame): the leading run of runtime
 // and library frames is dropped up to its last runtime frame, so the
 // innermost recorded frame is the user's call (or the library function the
 // user called, when a library frame lies between); and the fiber's entry
@@ -20,10 +20,5 @@ namespace tether::detail::trace {
 // [*first, *last) of `frames` (innermost first): the part to record.
 void trim_runtime_frames(const std::vector<const Frame*>& frames, std::size_t* first,
                          std::size_t* last);
-
-// Runtime machinery (never the user's code), and library code (libc,
-// libstdc++, inlined std::), as the dump judges them.
-bool is_runtime_frame(const Frame& f);
-bool is_library_frame(const Frame& f);
 
 }  // namespace tether::detail::trace
