@@ -19,7 +19,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <new>
 #include <string>
 #include <vector>
@@ -27,6 +26,7 @@
 #include "tether/chan.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
+#include "vmsize.h"
 #include "tether/timer.h"
 
 using namespace std::chrono_literals;
@@ -34,20 +34,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int kParked = 20;
-
-long vmsize_kib() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  long v = -1;
-  while (in >> key) {
-    if (key == "VmSize:") {
-      in >> v;
-      break;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return v;
-}
 
 [[gnu::noinline]] void parked_in_user_code(tether::Chan<int>& gate) {
   gate.recv();

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <new>
 #include <string>
 #include <vector>
@@ -22,22 +21,9 @@
 #include "tether/chan.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
+#include "vmsize.h"
 
 namespace {
-
-long vmsize_kib() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  long v = -1;
-  while (in >> key) {
-    if (key == "VmSize:") {
-      in >> v;
-      break;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return v;
-}
 
 // Starts parked fibers until go() throws.
 void fill(tether::Chan<int>& gate, std::vector<tether::FiberRef>& fibers) {
