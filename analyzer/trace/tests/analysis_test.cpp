@@ -184,19 +184,7 @@ TEST(TraceAnalysis, FibersBlockedAtACleanEndAreLeaksNotDeadlocks) {
 // the channel it used counts as wakeable from outside, as the runtime's
 // detector judges it; so fiber 2 blocked on "jobs" is no deadlock.
 TEST(TraceAnalysis, PlainThreadWaitsAreProfiledButNoFiber) {
-  TraceBuilder b;
-  b.start();
-  b.site(9, "producer_thread", "/src/p.cpp", 9);
-  b.thread(30, "thread 4242", "plain");
-  b.object(20, "chan", "jobs", 1);
-  b.fiber(2, 1, "consumer");
-  b.at(2'000'000).park(30, 0, WaitReason::chan_send, 20, 9);
-  b.at(2'005'000).unpark(30, 0, 0);
-  b.at(2'006'000).park(30, 0, WaitReason::chan_send, 20, 9);  // still blocked at the end
-  b.at(2'007'000).run(2, 2);
-  b.park(2, 2, WaitReason::chan_receive, 20);
-  b.at(2'010'000).park(1, 1, WaitReason::join, 2);  // the trace's last event: its end
-  const AnalysisResult r = analyze(b.events);
+  const AnalysisResult r = analyze(testing::plain_thread_program().events);
   const ProfileEntry* plain = nullptr;
   for (const ProfileEntry& e : r.profile.by_site)
     if (e.site.line == 9) plain = &e;

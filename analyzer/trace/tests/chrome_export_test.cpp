@@ -114,20 +114,8 @@ TEST(ChromeExport, StructureOpensInPerfetto) {
 // threads" process, one named track per thread; the one still open at the
 // end runs to the end. They make no fiber track.
 TEST(ChromeExport, PlainThreadWaitsAreSlicesOfTheirOwnTrack) {
-  TraceBuilder b;
-  b.start();
-  b.site(9, "producer_thread", "/src/p.cpp", 9);
-  b.thread(30, "worker 4242", "plain");
-  b.object(20, "chan", "jobs", 1);
-  b.fiber(2, 1, "consumer");
-  b.at(2'000'000).park(30, 0, WaitReason::chan_send, 20, 9);
-  b.at(2'005'000).unpark(30, 0, 0);
-  b.at(2'006'000).park(30, 0, WaitReason::chan_send, 20, 9);
-  b.at(2'007'000).run(2, 2);
-  b.park(2, 2, WaitReason::chan_receive, 20);
-  b.at(2'010'000).park(1, 1, WaitReason::join, 2);
   Analyzer a;
-  for (const Event& e : b.events) a.add(e);
+  for (const Event& e : testing::plain_thread_program().events) a.add(e);
   const AnalysisResult r = a.finish();
   const nlohmann::json doc = nlohmann::json::parse(a.chrome_json(r));
   std::vector<std::pair<double, double>> plain;  // [ts, dur] on pid 2, tid 30

@@ -172,4 +172,24 @@ class TraceBuilder {
   }
 };
 
+// A plain thread (id 30, "worker 4242"; format 2.0: park and unpark of
+// fiber 0 in its own blocks) waits twice to send on chan 20 "jobs" at
+// /src/p.cpp:9: 2'000'000-2'005'000 ns, then from 2'006'000 ns to the
+// trace's end, 2'010'000 ns. Fiber 2 "consumer" waits to receive on it.
+inline TraceBuilder plain_thread_program() {
+  TraceBuilder b;
+  b.start();
+  b.site(9, "producer_thread", "/src/p.cpp", 9);
+  b.thread(30, "worker 4242", "plain");
+  b.object(20, "chan", "jobs", 1);
+  b.fiber(2, 1, "consumer");
+  b.at(2'000'000).park(30, 0, WaitReason::chan_send, 20, 9);
+  b.at(2'005'000).unpark(30, 0, 0);
+  b.at(2'006'000).park(30, 0, WaitReason::chan_send, 20, 9);  // still blocked at the end
+  b.at(2'007'000).run(2, 2);
+  b.park(2, 2, WaitReason::chan_receive, 20);
+  b.at(2'010'000).park(1, 1, WaitReason::join, 2);  // the trace's last event: its end
+  return b;
+}
+
 }  // namespace tether::trace::testing
