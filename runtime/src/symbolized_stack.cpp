@@ -48,17 +48,24 @@ std::string template_arg(const std::string& name, std::string_view prefix) {
   return {};
 }
 
+// The callable a fiber-entry wrapper carries as its first template argument
+// ("tether::Task::Impl<F>::call()" or "tether::run<F>(...)" -> "F"), or "".
+std::string wrapped_callable(const std::string& function) {
+  for (std::string_view prefix : {"tether::Task::Impl<", "tether::run<", "auto tether::run<"}) {
+    if (starts_with(function, prefix)) return template_arg(function, prefix);
+  }
+  return {};
+}
+
 // A fiber's function inlined into Task's type-erased call (or into run()'s
 // wrapper): the frame's line is the user's, so name it after the user's
 // callable (as Go names "main.main.func1").
 void rename_inlined_task(Frame& f) {
   if (in_tether_sources(f)) return;
   // Task::Impl<run<F>(F&&)::{lambda()#1}>::call() -> run<F>(...)::... -> F.
-  for (std::string_view prefix : {"tether::Task::Impl<", "tether::run<", "auto tether::run<"}) {
-    if (!starts_with(f.function, prefix)) continue;
-    const std::string callable = template_arg(f.function, prefix);
-    if (!callable.empty()) f.function = callable + "::operator()()";
-  }
+  // (Each callable found is a strict part of the one before: the loop ends.)
+  for (std::string c; !(c = wrapped_callable(f.function)).empty();)
+    f.function = c + "::operator()()";
 }
 
 // A fiber's callable inlined into Task's call (or into run()'s wrapper,
@@ -70,10 +77,7 @@ void name_inlined_callables(const std::vector<Frame>& fs, std::vector<Frame>& ds
   std::string outer = fs.back().function;  // as symbolized, before any renaming
   for (std::size_t j = dst.size() - 1; j-- > dst.size() - fs.size();) {
     if (dst[j].function != "operator()") return;
-    std::string name;
-    for (std::string_view prefix : {"tether::Task::Impl<", "tether::run<", "auto tether::run<"}) {
-      if (starts_with(outer, prefix)) name = template_arg(outer, prefix);
-    }
+    const std::string name = wrapped_callable(outer);
     if (name.empty()) return;
     dst[j].function = name + "::operator()()";
     outer = dst[j].function;  // the next scope in is named after this one
