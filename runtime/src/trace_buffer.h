@@ -37,9 +37,15 @@ struct TraceBuffer {
   std::uint64_t base_ticks = 0;             // the first record's dt is relative to it
   std::uint32_t tseq = 0;                   // the owner's buffer number (0, 1, ...)
   ThreadTrace* owner = nullptr;
+  // Set by the owner as it hands the buffer off (final then): how many
+  // records it holds and the last one's ticks, so that the writer need not
+  // walk the records to fill in block headers.
+  std::uint32_t records = 0;
+  std::uint64_t end_ticks = 0;
   // Written by the writer thread only.
-  std::uint32_t flushed = 0;        // bytes already written to the file
-  std::uint64_t flushed_ticks = 0;  // ticks of the last record written
+  std::uint32_t flushed = 0;          // bytes already written to the file
+  std::uint32_t flushed_records = 0;  // records among them
+  std::uint64_t flushed_ticks = 0;    // ticks of the last record written
   TraceBuffer* next = nullptr;      // handoff queue / free list link
   alignas(64) std::uint8_t data[kBufferSize];
 };
@@ -67,6 +73,7 @@ struct TraceTls {
   std::uint8_t* end = nullptr;
   std::uint64_t last_ticks = 0;
   TraceBuffer* buf = nullptr;
+  std::uint32_t records = 0;  // in buf
   std::uint32_t gen = 0;  // the session pos/end/buf belong to (0: none)
   bool dead = false;      // the thread is exiting: record nothing more
   ThreadTrace* thread = nullptr;
@@ -82,12 +89,27 @@ struct TraceTls {
   // the wake() right after it records no separate unpark.
   std::uint8_t* woke_end = nullptr;
   std::uint64_t woke_fiber = 0;
+  // A fiber's first channel record after a switch onto it takes the
+  // switch's instant instead of reading the clock (trace-format.md, "One
+  // instant per switch"), unless its bit (fiber id mod 64) is set here: the
+  // last time, the thread's next reading came more than g_approx_ticks
+  // later, so the record may have been that late. approx_end: where the last
+  // such record ended; the next record (which reads the clock) checks the
+  // gap and sets approx_bit when it was too long.
+  std::uint8_t* approx_end = nullptr;
+  std::uint64_t approx_bit = 0;
+  std::uint64_t slow_fibers = 0;
 };
 
 extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
 
 // The current session's number; 0 while not tracing. The one flag the hooks test.
 extern std::atomic<std::uint32_t> g_gen;
+
+// The longest a record may take a switch's instant for its own (kApproxNs in
+// ticks; set with the clock, before a session starts recording).
+inline constexpr std::uint64_t kApproxNs = 1000;
+extern std::uint64_t g_approx_ticks;
 
 // Acquire (a plain load on x86): what start_session() set up, the clock
 // choice above all, is visible to a thread that sees the session's number.
@@ -105,9 +127,20 @@ inline std::uint64_t next_ticks(TraceTls& t) noexcept {
   return now < t.last_ticks ? t.last_ticks : now;  // never backwards within a thread
 }
 
+// A record with its own clock reading follows one that took a switch's
+// instant (approx_end): if the two are far apart, that record may have been
+// late by as much, and its fiber's next such record reads the clock.
+inline void check_approx(TraceTls& t, std::uint64_t now) noexcept {
+  if (t.pos == t.approx_end) [[unlikely]] {
+    if (now - t.last_ticks > g_approx_ticks) t.slow_fibers |= t.approx_bit;
+    t.approx_end = nullptr;
+  }
+}
+
 inline void commit(TraceTls& t, std::uint8_t* q, std::uint64_t now) noexcept {
   t.last_ticks = now;
   t.pos = q;
+  ++t.records;
   t.buf->committed.store(static_cast<std::uint32_t>(q - t.buf->data), std::memory_order_release);
 }
 
@@ -125,6 +158,7 @@ inline void append_at(std::uint64_t now, Rec type, V... fields) noexcept {
     if (!refill(t, kMaxSmallRecord)) return;
   }
   if (now < t.last_ticks) now = t.last_ticks;  // never backwards within a thread
+  check_approx(t, now);
   std::uint8_t* p = t.pos;
   p[0] = static_cast<std::uint8_t>(type);
   std::uint8_t* body = p + 2;
@@ -171,6 +205,7 @@ inline void append_big(Rec type, std::size_t rest, Put&& put) noexcept {
     if (!refill(t, need)) return;
   }
   const std::uint64_t now = next_ticks(t);
+  check_approx(t, now);
   const std::uint64_t dt = now - t.last_ticks;
   std::uint8_t* q = t.pos;
   *q++ = static_cast<std::uint8_t>(type);

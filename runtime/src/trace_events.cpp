@@ -52,10 +52,17 @@ struct ThreadExit {
   }
 };
 
+// Hands the thread's buffer to the writer, with its record count and last ticks.
+void seal_and_hand_off(TraceTls& t) noexcept {
+  t.buf->records = t.records;
+  t.buf->end_ticks = t.last_ticks;
+  hand_off(t.buf);
+}
+
 void end_thread_buffer(TraceTls& t) noexcept {
   if (!t.buf) return;
   if (t.thread) t.thread->current.store(nullptr, std::memory_order_release);
-  hand_off(t.buf);
+  seal_and_hand_off(t);
   t.buf = nullptr;
   t.pos = t.end = nullptr;
 }
@@ -63,10 +70,13 @@ void end_thread_buffer(TraceTls& t) noexcept {
 bool take_buffer(TraceTls& t) noexcept {
   TraceBuffer* b = acquire_buffer();
   if (!b) return false;
+  // Marks into the old buffer: a recycled buffer could match one by chance.
+  t.park_end = t.run_end = t.woke_end = t.approx_end = nullptr;
   b->base_ticks = t.last_ticks;
   b->owner = t.thread;
   b->tseq = t.thread->next_tseq++;
   t.buf = b;
+  t.records = 0;
   t.pos = b->data;
   t.end = b->data + kBufferSize;
   t.thread->current.store(b, std::memory_order_release);
@@ -153,7 +163,7 @@ bool refill(TraceTls& t, std::size_t need) noexcept {
   }
   if (t.buf) {
     t.thread->current.store(nullptr, std::memory_order_release);
-    hand_off(t.buf);
+    seal_and_hand_off(t);
     t.buf = nullptr;
     t.pos = t.end = nullptr;
   }
@@ -303,7 +313,22 @@ void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noe
 }
 
 void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* partner) noexcept {
-  const std::uint64_t now = ticks();
+  TraceTls& t = tls_trace;
+  const std::uint64_t fiber = caller();
+  // The fiber's first record since the switch onto it: it takes the switch's
+  // instant (no clock read) unless the last such record of this fiber (bit)
+  // turned out more than g_approx_ticks early. Such a record then reads the
+  // clock and, if it came soon enough after the switch, clears the bit.
+  const std::uint64_t bit = std::uint64_t{1} << (fiber & 63);
+  const bool first = fiber != 0 && t.pos != nullptr && t.pos == t.run_end;
+  const bool approx = first && !(t.slow_fibers & bit);
+  std::uint64_t now;
+  if (approx) {
+    now = t.last_ticks;
+  } else {
+    now = ticks();
+    if (first && now - t.last_ticks <= g_approx_ticks) t.slow_fibers &= ~bit;
+  }
   std::uint64_t woke = 0, done = 0;
   if (partner) {
     if (partner->aux == 0) {  // parked in a plain send/receive: its completion is this
@@ -317,9 +342,7 @@ void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* pa
       woke = parked->fiber->id;
     }
   }
-  TraceTls& t = tls_trace;
   std::uint8_t* const before = t.pos;
-  const std::uint64_t fiber = caller();
   if (type == Rec::chan_recv) {
     if (woke) {
       append_at(now, type, fiber, object, ok, woke, done);
@@ -330,6 +353,10 @@ void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* pa
     append_at(now, type, fiber, object, woke, done);
   } else {
     append_at(now, type, fiber, object);
+  }
+  if (approx && t.pos != before) {
+    t.approx_end = t.pos;
+    t.approx_bit = bit;
   }
   if (woke && t.pos && t.pos != before) {
     t.woke_fiber = woke;

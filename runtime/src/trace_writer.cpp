@@ -30,6 +30,7 @@ namespace tether::detail::trace {
 
 constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
 std::atomic<std::uint32_t> g_gen{0};
+std::uint64_t g_approx_ticks = kApproxNs;
 
 namespace {
 
@@ -162,25 +163,33 @@ void write_block(Session& s, std::uint64_t thread, std::uint64_t base_ticks,
   if (write_fully(s, iov, 2)) ++s.seq;
 }
 
-// Writes b's records [b->flushed, upto) as one block.
-void write_span(Session& s, TraceBuffer* b, std::uint32_t upto) {
+// Writes b's records [b->flushed, upto) as one block. handed: b came from
+// the handoff queue, its owner is done with it and said how many records it
+// holds (and upto is all of them); else the records are walked.
+void write_span(Session& s, TraceBuffer* b, std::uint32_t upto, bool handed) {
   const std::uint32_t from = b->flushed;
   if (upto <= from) return;
   const std::uint64_t base = from == 0 ? b->base_ticks : b->flushed_ticks;
   std::uint64_t t = base;
   std::uint32_t n = 0;
-  const std::uint8_t* p = b->data + from;
-  const std::uint8_t* end = b->data + upto;
-  while (p < end) {  // our own records: only dt matters here
-    std::uint64_t len = 0, dt = 0;
-    const std::uint8_t* body = get_uv(p + 1, end, &len);
-    if (!body || !get_uv(body, end, &dt)) break;
-    t += dt;
-    p = body + len;
-    ++n;
+  if (handed) {
+    n = b->records - b->flushed_records;
+    t = b->end_ticks;
+  } else {
+    const std::uint8_t* p = b->data + from;
+    const std::uint8_t* end = b->data + upto;
+    while (p < end) {  // our own records: only dt matters here
+      std::uint64_t len = 0, dt = 0;
+      const std::uint8_t* body = get_uv(p + 1, end, &len);
+      if (!body || !get_uv(body, end, &dt)) break;
+      t += dt;
+      p = body + len;
+      ++n;
+    }
   }
   write_block(s, b->owner ? b->owner->thread_id : 0, base, b->data + from, upto - from, n);
   b->flushed = upto;
+  b->flushed_records += n;
   b->flushed_ticks = t;
 }
 
@@ -302,7 +311,7 @@ void pass(Session& s, bool partials, bool crash) {
   std::vector<TraceBuffer*> done;
   for (TraceBuffer* b = fifo; b;) {
     TraceBuffer* n = b->next;
-    if (!s.failed) write_span(s, b, b->committed.load(std::memory_order_acquire));
+    if (!s.failed) write_span(s, b, b->committed.load(std::memory_order_acquire), true);
     if (b->owner) b->owner->write_tseq = b->tseq + 1;
     done.push_back(b);
     b = n;
@@ -310,7 +319,7 @@ void pass(Session& s, bool partials, bool crash) {
   for (const Snap& sn : snaps) {
     // Only a thread's oldest unwritten buffer: its earlier ones come first.
     if (sn.b->owner == sn.tt && sn.b->tseq == sn.tt->write_tseq && !s.failed)
-      write_span(s, sn.b, sn.committed);
+      write_span(s, sn.b, sn.committed, false);
   }
   for (TraceBuffer* b : done) release_buffer(b);
 }
@@ -416,6 +425,8 @@ bool start_session(const std::string& path) {
   s.offset = 0;
   s.seq = 0;
   const ClockInfo clock = init_clock();
+  g_approx_ticks = static_cast<std::uint64_t>(static_cast<unsigned __int128>(kApproxNs) *
+                                              clock.den / clock.num);
   std::vector<std::uint8_t> header = file_header(clock);
   iovec iov{header.data(), header.size()};
   if (!write_fully(s, &iov, 1)) {
@@ -538,6 +549,7 @@ TraceBuffer* acquire_buffer() noexcept {
   }
   b->committed.store(0, std::memory_order_relaxed);
   b->flushed = 0;
+  b->flushed_records = 0;
   b->flushed_ticks = 0;
   b->next = nullptr;
   return b;

@@ -93,6 +93,75 @@ TEST(TraceHooks, HandoffNamesTheWokenFiberInsteadOfAnUnpark) {
   EXPECT_EQ(server_recvs + done_for_server, kRounds);
 }
 
+// 2.1: a fiber's first channel record after a run of it takes the run's
+// instant (no clock read) while that record comes soon after the switch; a
+// server that computes ~20 us before each reply gets its own readings again
+// after the first such reply turned out late.
+TEST(TraceHooks, FirstChannelRecordAfterARunTakesItsInstantOnlyWhileItComesSoon) {
+  tether_test::Watchdog dog("FirstChannelRecordAfterARun");
+  constexpr int kFast = 100, kSlow = 40;
+  std::uint64_t server_id = 0, rep_id = 0;
+  const Trace t = traced("instant", [&] {
+    auto locker = tether::ThreadLocker::make("hooks-instant");
+    tether::Chan<int> req(0, "req"), rep(0, "rep");
+    rep_id = rep.id();
+    auto server = locker.go([&] {
+      while (auto r = req.recv()) {
+        if (*r >= kFast) {  // the slow phase: compute before replying
+          const auto until = std::chrono::steady_clock::now() + 20us;
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        }
+        rep.send(*r + 1);
+      }
+    });
+    server_id = server.id();
+    auto client = locker.go([&] {
+      for (int i = 0; i < kFast + kSlow; ++i) {
+        req.send(i);
+        EXPECT_EQ(rep.recv(), i + 1);
+      }
+      req.close();
+    });
+    client.join();
+    server.join();
+  });
+  ASSERT_EQ(t.error, "");
+  constexpr std::uint8_t kRun = 0x22;
+  const auto server = static_cast<std::int64_t>(server_id);
+  int n = 0, fast_shared = 0, slow_shared = 0, slow_own = 0;
+  std::map<std::uint64_t, const Record*> prev;  // per thread: its previous record
+  for (std::size_t i = 0; i < t.records.size(); ++i) {
+    const Record& r = t.records[i];
+    const Record* p = prev[r.thread];
+    prev[r.thread] = &r;
+    if (r.type != kChanSend || r.ints[0] != server || r.ints[1] != static_cast<std::int64_t>(rep_id))
+      continue;
+    const int round = n++;
+    ASSERT_NE(p, nullptr);
+    // Each reply is the server's first record after its run (its receive
+    // was said by the client's send).
+    ASSERT_EQ(p->type, kRun) << "reply " << round;
+    ASSERT_EQ(p->ints[0], server) << "reply " << round;
+    const bool shared = r.ticks == p->ticks;
+    if (round < kFast) {
+      fast_shared += shared;
+    } else if (shared) {
+      ++slow_shared;
+    } else {
+      ++slow_own;
+      // Its own reading: after the server's computing.
+      EXPECT_GE(t.ns(r.ticks) - t.ns(p->ticks), 15'000) << "reply " << round;
+    }
+  }
+  ASSERT_EQ(n, kFast + kSlow);
+  EXPECT_GE(fast_shared, kFast / 2);  // (most: a preempted reply reads the clock once)
+  // The first slow reply may take the run's instant (it came late: the
+  // thread's next reading shows it); the later ones read the clock.
+  EXPECT_LE(slow_shared, 1);
+  EXPECT_GE(slow_own, kSlow - 1);
+}
+
 // A plain thread blocked in recv: a park of fiber 0 and then an unpark of
 // fiber 0, both in that thread's own blocks, which a thread_start names
 // "plain".
