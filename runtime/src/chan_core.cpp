@@ -20,12 +20,13 @@
 namespace tether::detail {
 
 namespace {
-// The calling fiber's id, 0 on a plain thread (current_fiber_id() without
-// its two out-of-line calls).
+// The calling fiber's id, or a plain thread's own id (current_user_id()
+// without its out-of-line calls on the fiber path; plain threads pay the
+// call).
 inline std::uint64_t caller_id() noexcept {
   Worker* w = current_worker();
   Fiber* f = w ? w->current : nullptr;
-  return f ? f->id : 0;
+  return f ? f->id : plain_thread_id();
 }
 }  // namespace
 
@@ -236,8 +237,9 @@ void ChanImpl::describe(ObjectState& out) const {
   const Users u = users();
   out.senders = u.senders;
   out.receivers = u.receivers;
-  // Too many users to remember, or a plain thread among them: wakeable from
-  // outside as far as the detector can tell.
+  // Too many users to remember, or a plain thread not told apart (select()
+  // records 0): wakeable from outside as far as the detector can tell. A
+  // plain thread recorded by its own id is judged by the detector.
   out.used_by_plain_thread = u.senders_overflowed || u.receivers_overflowed ||
                              std::count(u.senders.begin(), u.senders.end(), 0u) > 0 ||
                              std::count(u.receivers.begin(), u.receivers.end(), 0u) > 0;

@@ -33,7 +33,8 @@
 
 namespace tether::detail {
 
-// A small set of fiber ids (0 = a plain thread). Once more than kMax distinct
+// A small set of user ids: fiber ids, plain thread ids (kPlainThreadTag | N,
+// sync_object.h), 0 for a plain thread not told apart (select()). Once more than kMax distinct
 // ids were added it keeps the most recent ones and says it overflowed, so a
 // reader never mistakes a partial set for the whole story.
 class FiberIdSet {
@@ -89,7 +90,7 @@ class ChanImpl final : public ChanCore, public SyncObject {
 
   // For the detector. Both copy under the lock; safe from any thread.
   struct Users {
-    std::vector<std::uint64_t> senders, receivers;  // fiber ids, 0 = plain thread
+    std::vector<std::uint64_t> senders, receivers;  // user ids (FiberIdSet)
     bool senders_overflowed = false, receivers_overflowed = false;
   };
   Users users() const;

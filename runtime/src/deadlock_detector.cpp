@@ -12,22 +12,25 @@
 namespace tether::detail {
 namespace {
 
-// One analysis of one graph: node indices are fibers [0, F) then waker
-// groups [F, F + G) (an object's or a pipe's possible wakers).
+// One analysis of one graph: node indices are fibers [0, F), then plain
+// threads blocked in call() [F, F + P) (g.plain_threads), then waker groups
+// [F + P, F + P + G) (an object's or a pipe's possible wakers).
 class Analysis {
  public:
-  explicit Analysis(const WaitGraph& g) : g_(g), nf_(g.fibers.size()) {}
+  explicit Analysis(const WaitGraph& g)
+      : g_(g), nf_(g.fibers.size()), gb_(nf_ + g.plain_threads.size()) {}
 
   DeadlockFinding run();
 
  private:
   struct Group {
-    std::vector<std::size_t> members;  // fiber indices
+    std::vector<std::size_t> members;  // fiber and plain thread indices
     bool external = false;             // a plain thread (or the outside) can act
   };
   struct Blame {                       // why fiber i waits for fiber j
     std::string via;                   // the node in between ("chan:3"), may be empty
     std::size_t next;
+    std::string plain = {};            // after via: a plain thread in call() for next ("plain:1")
   };
 
   std::size_t fiber_ix(std::uint64_t id) const {
@@ -44,17 +47,20 @@ class Analysis {
   std::vector<std::size_t> object_waits(std::size_t i) const;  // objects fiber i is queued on
   std::vector<std::size_t> writers_waiting(const ObjectNode& o) const;
   static bool counterpart_is_self(const FiberNode& f, const ObjectNode& chan);
+  bool plain_waker(const ObjectNode& o) const;  // a plain thread in call() among its wakers
   void build_blame();
   Deadlock classify(const std::vector<std::size_t>& component);
 
   static constexpr std::size_t npos = ~std::size_t{0};
   const WaitGraph& g_;
   const std::size_t nf_;
+  const std::size_t gb_;  // the first group's node index
   std::vector<Group> groups_;
   std::unordered_map<std::uint64_t, std::size_t> object_group_;
   std::vector<bool> always_;
-  std::vector<std::vector<std::size_t>> deps_;  // per fiber: fibers or nf_+group
-  std::vector<bool> live_;                      // fibers then groups
+  std::vector<std::vector<std::size_t>> deps_;  // per fiber: fibers or gb_+group
+  std::vector<bool> live_;                      // fibers, plain threads, groups
+  std::vector<std::size_t> plain_call_;         // per plain thread: its call fiber (npos: gone)
   std::vector<std::vector<Blame>> blame_;
   std::vector<std::vector<std::size_t>> queued_on_;          // per fiber: object indices
   std::unordered_map<std::uint64_t, std::size_t> occupant_;  // thread id -> fiber index
@@ -65,9 +71,25 @@ std::size_t Analysis::make_group(std::vector<std::uint64_t> base, std::uint64_t 
   Group grp;
   grp.external = external;
   std::set<std::uint64_t> members;
+  std::set<std::size_t> plain;  // node indices
   for (std::uint64_t id : base) {
-    if (id == 0) grp.external = true;  // a plain thread used it
-    else members.insert(id);
+    if (id == 0) {
+      grp.external = true;  // a plain thread we cannot tell apart used it
+    } else if (is_plain_thread_id(id)) {
+      // A plain thread can wake it unless it is blocked in call(): then
+      // only once its call fiber finishes (a plain thread node that is live
+      // exactly when that fiber is). Blocked in anything else, or running,
+      // it may act: from outside.
+      const PlainThreadNode* p = g_.plain_thread(id);
+      const std::size_t k = p ? static_cast<std::size_t>(p - g_.plain_threads.data()) : npos;
+      if (k == npos || plain_call_[k] == npos) {
+        grp.external = true;
+      } else {
+        plain.insert(nf_ + k);
+      }
+    } else {
+      members.insert(id);
+    }
   }
   // Fibers started after the object by a member (or by someone we cannot
   // see any more) may have been handed it. Parents have smaller ids.
@@ -79,6 +101,7 @@ std::size_t Analysis::make_group(std::vector<std::uint64_t> base, std::uint64_t 
     const std::size_t ix = fiber_ix(id);
     if (ix != npos) grp.members.push_back(ix);
   }
+  grp.members.insert(grp.members.end(), plain.begin(), plain.end());
   groups_.push_back(std::move(grp));
   return groups_.size() - 1;
 }
@@ -136,6 +159,13 @@ bool Analysis::counterpart_is_self(const FiberNode& f, const ObjectNode& c) {
          std::all_of(other.begin(), other.end(), [&](std::uint64_t x) { return x == f.id; });
 }
 
+bool Analysis::plain_waker(const ObjectNode& o) const {
+  auto it = object_group_.find(o.id);
+  if (it == object_group_.end()) return false;
+  const auto& m = groups_[it->second].members;
+  return std::any_of(m.begin(), m.end(), [&](std::size_t x) { return x >= nf_; });
+}
+
 void Analysis::add_dependencies(std::size_t i) {
   const FiberNode& f = g_.fibers[i];
   auto& deps = deps_[i];
@@ -178,7 +208,7 @@ void Analysis::add_dependencies(std::size_t i) {
         if (groups_[gi].external) {
           always_[i] = true;
         } else {
-          deps.push_back(nf_ + gi);
+          deps.push_back(gb_ + gi);
         }
       }
       break;
@@ -250,7 +280,7 @@ void Analysis::add_dependencies(std::size_t i) {
           always_[i] = true;
           return;
         }
-        deps.push_back(nf_ + gi);
+        deps.push_back(gb_ + gi);
       }
       break;
     }
@@ -263,12 +293,15 @@ void Analysis::add_dependencies(std::size_t i) {
 }
 
 void Analysis::propagate() {
-  const std::size_t n = nf_ + groups_.size();
+  const std::size_t n = gb_ + groups_.size();
   std::vector<std::vector<std::size_t>> rev(n);
   for (std::size_t i = 0; i < nf_; ++i)
     for (std::size_t d : deps_[i]) rev[d].push_back(i);
+  // A plain thread in call() can act once its call fiber can finish.
+  for (std::size_t k = 0; k < plain_call_.size(); ++k)
+    if (plain_call_[k] != npos) rev[plain_call_[k]].push_back(nf_ + k);
   for (std::size_t gi = 0; gi < groups_.size(); ++gi)
-    for (std::size_t m : groups_[gi].members) rev[m].push_back(nf_ + gi);
+    for (std::size_t m : groups_[gi].members) rev[m].push_back(gb_ + gi);
   live_.assign(n, false);
   std::deque<std::size_t> q;
   for (std::size_t i = 0; i < nf_; ++i) {
@@ -279,8 +312,8 @@ void Analysis::propagate() {
   }
   for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
     if (groups_[gi].external) {
-      live_[nf_ + gi] = true;
-      q.push_back(nf_ + gi);
+      live_[gb_ + gi] = true;
+      q.push_back(gb_ + gi);
     }
   }
   while (!q.empty()) {
@@ -302,8 +335,15 @@ void Analysis::build_blame() {
     const FiberNode& f = g_.fibers[i];
     auto& out = blame_[i];
     auto add_group = [&](const std::string& via, std::size_t gi) {
+      // Plain threads in call() first: through one, the cycle names it.
+      for (std::size_t m : groups_[gi].members) {
+        if (m < nf_) continue;
+        const std::size_t c = plain_call_[m - nf_];
+        if (c != npos && !live_[c])
+          out.push_back({via, c, plain_node_id(g_.plain_threads[m - nf_].id)});
+      }
       for (std::size_t m : groups_[gi].members)
-        if (m != i && !live_[m]) out.push_back({via, m});
+        if (m < nf_ && m != i && !live_[m]) out.push_back({via, m});
     };
     switch (f.reason) {
       case WaitReason::runnable:
@@ -315,7 +355,7 @@ void Analysis::build_blame() {
       }
       case WaitReason::syscall:
         for (std::size_t d : deps_[i])
-          if (d >= nf_) add_group(node_id("syscall", f.thread), d - nf_);
+          if (d >= gb_) add_group(node_id("syscall", f.thread), d - gb_);
         break;
       case WaitReason::join:
       case WaitReason::call:
@@ -340,7 +380,9 @@ void Analysis::build_blame() {
           const ObjectNode& o = g_.objects[k];
           // Blocked on a channel whose other side only this fiber ever used:
           // it waits for itself (a server sending to its own request queue).
-          if (o.kind == ObjectKind::chan && counterpart_is_self(f, o))
+          // Not when a plain thread in call() used it too: the cycle runs
+          // through that thread.
+          if (o.kind == ObjectKind::chan && counterpart_is_self(f, o) && !plain_waker(o))
             out.push_back({object_node_id(o), i});
           auto it = object_group_.find(o.id);
           if (it != object_group_.end()) add_group(object_node_id(o), it->second);
@@ -363,20 +405,21 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
 
   // Find a cycle by walking blame edges (DFS with colours), else a chain.
   std::vector<int> colour(nf_, 0);
-  std::vector<std::pair<std::size_t, std::string>> stack;  // fiber, via to next
+  std::vector<std::pair<std::size_t, const Blame*>> stack;  // fiber, its edge to next
   std::vector<std::string> cycle;
   auto dfs = [&](auto&& self, std::size_t u) -> bool {
     colour[u] = 1;
     for (const Blame& b : blame_[u]) {
       if (!in.count(b.next)) continue;
-      stack.push_back({u, b.via});
+      stack.push_back({u, &b});
       if (colour[b.next] == 1) {
         // Found: from b.next's position on the stack to here.
         std::size_t start = 0;
         while (stack[start].first != b.next) ++start;
         for (std::size_t k = start; k < stack.size(); ++k) {
           cycle.push_back(node_id("fiber", g_.fibers[stack[k].first].id));
-          if (!stack[k].second.empty()) cycle.push_back(stack[k].second);
+          if (!stack[k].second->via.empty()) cycle.push_back(stack[k].second->via);
+          if (!stack[k].second->plain.empty()) cycle.push_back(stack[k].second->plain);
         }
         cycle.push_back(node_id("fiber", g_.fibers[b.next].id));
         return true;
@@ -402,6 +445,7 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
       std::size_t next = npos;
       for (const Blame& b : blame_[u]) {
         if (!b.via.empty()) cycle.push_back(b.via);
+        if (!b.plain.empty()) cycle.push_back(b.plain);
         next = b.next;
         break;
       }
@@ -442,7 +486,7 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
       }
     }
     if (const ObjectNode* c = chan_of(i)) {
-      if (counterpart_is_self(f, *c)) self_request = true;
+      if (counterpart_is_self(f, *c) && !plain_waker(*c)) self_request = true;
     }
     if (f.reason == WaitReason::rwmutex_rlock) {
       for (const Blame& b : blame_[i])
@@ -476,8 +520,19 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
     const FiberNode& f = g_.fibers[i];
     std::vector<std::string> parts;
     for (const Blame& b : blame_[i]) {
-      parts.push_back(b.via.empty() ? describe_node(g_, node_id("fiber", g_.fibers[b.next].id))
-                                    : describe_node(g_, node_id("fiber", g_.fibers[b.next].id)));
+      const std::string next = describe_node(g_, node_id("fiber", g_.fibers[b.next].id));
+      if (b.plain.empty()) {
+        parts.push_back(next);
+        continue;
+      }
+      // Why the plain thread cannot: it waits in call() for `next`.
+      std::string into;
+      const PlainThreadNode* p = nullptr;
+      for (const PlainThreadNode& x : g_.plain_threads)
+        if (plain_node_id(x.id) == b.plain) p = &x;
+      if (p && g_.thread(p->locker)) into = " into " + describe_node(g_, node_id("thread", p->locker));
+      parts.push_back(fmt::format("{} (waiting in call(){} for {})", describe_node(g_, b.plain), into,
+                                  next));
     }
     std::sort(parts.begin(), parts.end());
     parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
@@ -496,6 +551,8 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
 }
 
 DeadlockFinding Analysis::run() {
+  plain_call_.clear();
+  for (const PlainThreadNode& p : g_.plain_threads) plain_call_.push_back(fiber_ix(p.call_fiber));
   queued_on_.assign(nf_, {});
   for (std::size_t k = 0; k < g_.objects.size(); ++k) {
     for (auto [fid, send] : g_.objects[k].state.waiting) {
@@ -557,6 +614,10 @@ std::string describe_node(const WaitGraph& g, const std::string& node) {
     if (f && !f->name.empty()) return fmt::format("fiber {} \"{}\"", id, f->name);
     return fmt::format("fiber {}", id);
   }
+  if (kind == "plain") {
+    const PlainThreadNode* p = g.plain_thread(kPlainThreadTag | id);
+    return p ? fmt::format("{} (not a fiber)", p->name) : fmt::format("plain thread {}", id);
+  }
   if (kind == "thread") {
     const ThreadNode* t = g.thread(id);
     return t ? fmt::format("thread \"{}\"", t->name) : fmt::format("thread {}", id);
@@ -609,6 +670,16 @@ std::string describe_deadlock(const WaitGraph& g, const Deadlock& d) {
                                     : std::string());
     if (!what.empty()) out += " waits for " + what;
     if (f->site.line()) out += fmt::format(" at {}:{}", f->site.file_name(), f->site.line());
+  }
+  std::set<std::string> plain_seen;
+  for (const std::string& n : d.nodes) {
+    if (n.rfind("plain:", 0) != 0 || !plain_seen.insert(n).second) continue;
+    const PlainThreadNode* p = g.plain_thread(kPlainThreadTag | std::stoull(n.substr(6)));
+    if (!p) continue;
+    out += fmt::format("\n  {} [call] waits for {}", describe_node(g, n),
+                       describe_node(g, node_id("fiber", p->call_fiber)));
+    if (g.thread(p->locker)) out += " in call() into " + describe_node(g, node_id("thread", p->locker));
+    if (p->site.line()) out += fmt::format(" at {}:{}", p->site.file_name(), p->site.line());
   }
   if (!d.explanation.empty()) out += "\n  why: " + d.explanation;
   return out;

@@ -13,10 +13,14 @@
 // garbage collector: its creator, every fiber that used it (or, for a pipe,
 // either end), and every fiber started after the object by one of those
 // (transitively) — a fiber can only have been handed the object that way.
-// An object a plain thread used is treated as wakeable from outside. This
-// errs on the side of silence: a fiber that obtained an object some other
-// way (a global, a channel of channels) counts as a waker only once it has
-// used it.
+// A plain thread (not a fiber) that used an object counts as able to wake it
+// from outside, unless it is blocked in ThreadLocker::call() (the graph's
+// plain_threads): then it can act only once its call fiber can, and if that
+// fiber is deadlocked too, it is no waker (the report names it: "thread N
+// (not a fiber) (waiting in call() ... for fiber C)").
+// This errs on the side of silence: a fiber that obtained an object some
+// other way (a global, a channel of channels) counts as a waker only once it
+// has used it; so does a plain thread.
 //
 // Deadlocked fibers are grouped into sets connected by waits and each set
 // is classified (lock-cycle, channel-cycle, shared-thread-syscall,

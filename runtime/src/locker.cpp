@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "fiber_impl.h"
@@ -142,6 +144,40 @@ void unlock_from(Fiber* f, Locker* l, std::source_location site) {
   park_current(a);
 }
 
+// Plain threads blocked in call(), for the wait-for graph. A plain thread's
+// call() already costs a fiber and two thread hand-offs: one mutex more is
+// nothing, and fibers' calls never come here.
+struct PlainCallEntry {
+  PlainCall call;
+  PlainCallEntry* prev = nullptr;
+  PlainCallEntry* next = nullptr;
+};
+std::mutex g_plain_calls_mu;
+PlainCallEntry* g_plain_calls = nullptr;  // guarded by g_plain_calls_mu
+
+// Lists a plain thread's call() while it lasts.
+class PlainCallScope {
+ public:
+  PlainCallScope(std::uint64_t call_fiber, std::uint64_t locker, std::source_location site) {
+    e_.call = PlainCall{plain_thread_id(), static_cast<int>(syscall(SYS_gettid)), call_fiber,
+                        locker, coarse_now_ns(), site};
+    std::lock_guard lk(g_plain_calls_mu);
+    e_.next = g_plain_calls;
+    if (g_plain_calls) g_plain_calls->prev = &e_;
+    g_plain_calls = &e_;
+  }
+  ~PlainCallScope() {
+    std::lock_guard lk(g_plain_calls_mu);
+    (e_.prev ? e_.prev->next : g_plain_calls) = e_.next;
+    if (e_.next) e_.next->prev = e_.prev;
+  }
+  PlainCallScope(const PlainCallScope&) = delete;
+  PlainCallScope& operator=(const PlainCallScope&) = delete;
+
+ private:
+  PlainCallEntry e_;
+};
+
 // State shared by a call() and the fiber that runs it on the locker's thread.
 struct CallState {
   SpinLock lk;
@@ -151,6 +187,14 @@ struct CallState {
 };
 
 }  // namespace
+
+std::vector<PlainCall> plain_calls() {
+  std::vector<PlainCall> out;
+  std::lock_guard lk(g_plain_calls_mu);
+  for (PlainCallEntry* e = g_plain_calls; e; e = e->next) out.push_back(e->call);
+  return out;
+}
+
 }  // namespace tether::detail
 
 namespace tether {
@@ -234,6 +278,10 @@ void ThreadLocker::call_task(Task fn, std::source_location site) {
   const std::uint64_t call_fiber = cf->id;  // cf may be gone once the call is done
   detail::trace::on_thread_lock(call_fiber, l->worker.thread_id, l->object_id());
   detail::trace::on_call_begin(l->object_id(), call_fiber);
+  // A plain thread is listed before its call fiber can run (and so finish):
+  // the graph never sees the call fiber without the thread it holds up.
+  std::optional<detail::PlainCallScope> plain;
+  if (!w || !w->current) plain.emplace(call_fiber, l->object_id(), site);
   detail::ready(cf);
   st.lk.lock();
   if (!st.done) {

@@ -6,6 +6,7 @@
 #include <source_location>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "scheduler.h"
 #include "spin_lock.h"
@@ -40,5 +41,20 @@ struct Locker : SyncObject, std::enable_shared_from_this<Locker> {
   static std::shared_ptr<Locker> start(std::string name, bool os_private,
                                        std::source_location site);
 };
+
+// A plain thread (no current fiber) blocked in ThreadLocker::call(): it can
+// do nothing until `call_fiber` has finished. call() lists itself for the
+// wait-for graph from before the call fiber is made runnable until it is
+// woken (plain threads only: a fiber's call is its own wait state).
+struct PlainCall {
+  std::uint64_t thread = 0;      // plain_thread_id()
+  int tid = 0;                   // kernel thread id
+  std::uint64_t call_fiber = 0;  // the fiber that runs the call
+  std::uint64_t locker = 0;      // the locker's thread id
+  std::int64_t since_ns = 0;
+  std::source_location site;
+};
+// The plain threads in call() now (a copy, taken under a lock).
+std::vector<PlainCall> plain_calls();
 
 }  // namespace tether::detail

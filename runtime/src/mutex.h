@@ -19,27 +19,26 @@
 
 namespace tether::detail {
 
-// Which fibers used a sync object (bounded; see FiberIdSet; 0 = a plain
-// thread), for the deadlock detector's "who could still act on it". Guarded
-// by the object's lock.
+// Which fibers and plain threads used a sync object (bounded; see
+// FiberIdSet), for the deadlock detector's "who could still act on it".
+// Guarded by the object's lock; add() is called by the acting thread itself.
 class UserLog {
  public:
-  void add(std::uint64_t fiber) noexcept {
-    ids_.add(fiber);
-    if (fiber == 0) plain_ = true;
-  }
-  // With `wakeable_from_outside`, a plain thread among the users, or more
-  // users than remembered, marks the object as possibly woken from outside the
-  // runtime (used for signal-like objects: cond var, wait group, once). Locks
-  // leave it off: only their holders can release them, and holders are exact.
+  // `fiber` is current_fiber_id(): 0 on a plain thread, recorded under the
+  // thread's own id (computed only then: fibers pay nothing more).
+  void add(std::uint64_t fiber) noexcept { ids_.add(fiber != 0 ? fiber : plain_thread_id()); }
+  // With `wakeable_from_outside` (signal-like objects: cond var, wait group,
+  // once), more users than remembered marks the object as possibly woken from
+  // outside the runtime; plain threads among the users are judged by the
+  // detector (one blocked in call() cannot act). Locks leave it off: only
+  // their holders can release them, and holders are exact.
   void fill(ObjectState& out, bool wakeable_from_outside) const {
     out.users = ids_.ids();
-    if (wakeable_from_outside && (plain_ || ids_.overflowed())) out.used_by_plain_thread = true;
+    if (wakeable_from_outside && ids_.overflowed()) out.used_by_plain_thread = true;
   }
 
  private:
   FiberIdSet ids_;
-  bool plain_ = false;
 };
 
 // Appends the fiber ids (0: plain thread) queued on q to out.waiting.

@@ -79,6 +79,22 @@ std::uint64_t current_fiber_id() noexcept {
   return f ? f->id : 0;
 }
 
+namespace {
+std::atomic<std::uint64_t> g_next_plain{1};
+constinit thread_local std::uint64_t tls_plain_id __attribute__((tls_model("initial-exec"))) = 0;
+}  // namespace
+
+std::uint64_t plain_thread_id() noexcept {
+  if (tls_plain_id == 0)
+    tls_plain_id = kPlainThreadTag | g_next_plain.fetch_add(1, std::memory_order_relaxed);
+  return tls_plain_id;
+}
+
+std::uint64_t current_user_id() noexcept {
+  Fiber* f = current_fiber();
+  return f ? f->id : plain_thread_id();
+}
+
 std::string current_thread_name() {
   if (Worker* w = current_worker()) return w->name;
   return fmt::format("thread {}", static_cast<long>(syscall(SYS_gettid)));

@@ -19,20 +19,41 @@ struct Fiber;
 enum class ObjectKind : std::uint8_t { chan, mutex, rwmutex, cond_var, wait_group, once, locker };
 std::string_view to_string(ObjectKind k) noexcept;
 
+// Plain threads (OS threads that are not running a fiber) appear among an
+// object's users under an id of their own: kPlainThreadTag | N, N = 1, 2, ...
+// in the order the threads first used an object, never reused. The tag keeps
+// the space apart from fiber ids (a counter from 1) in the same vectors, so
+// the detector knows *which* plain thread used an object and can tell one
+// blocked in ThreadLocker::call() (WaitGraph::plain_threads) from one that
+// may still act. Id 0 still means "some plain thread" (an unknown one: the
+// trace analyzer's graphs, holders): always wakeable from outside.
+inline constexpr std::uint64_t kPlainThreadTag = std::uint64_t{1} << 63;
+constexpr bool is_plain_thread_id(std::uint64_t id) noexcept {
+  return (id & kPlainThreadTag) != 0;
+}
+constexpr std::uint64_t plain_thread_number(std::uint64_t id) noexcept {
+  return id & ~kPlainThreadTag;
+}
+
 // What an object tells the wait-for graph about itself (see describe()).
-// Fiber id 0 stands for a plain thread (not a fiber).
+// User ids are fiber ids or plain thread ids (above); 0 is an unknown plain
+// thread.
 struct ObjectState {
   std::vector<std::uint64_t> holders;    // mutex: its holder; rwmutex: writer or readers
   std::uint64_t writer = 0;              // rwmutex: the fiber holding it for writing
-  std::vector<std::uint64_t> users;      // fibers known to have used it (chan: both sides)
-  std::vector<std::uint64_t> senders;    // chan: fibers that sent
-  std::vector<std::uint64_t> receivers;  // chan: fibers that received
+  std::vector<std::uint64_t> users;      // fibers (and plain threads) known to have used it
+  std::vector<std::uint64_t> senders;    // chan: fibers (and plain threads) that sent
+  std::vector<std::uint64_t> receivers;  // chan: fibers (and plain threads) that received
   // Fibers queued on it right now: (fiber id, true for the send side of a channel).
   std::vector<std::pair<std::uint64_t, bool>> waiting;
   std::size_t capacity = 0, size = 0;    // chan
   bool closed = false;                   // chan
   std::int64_t count = 0;                // wait_group counter
-  bool used_by_plain_thread = false;     // a thread outside the runtime may wake its waiters
+  // Wakeable from outside whatever the users do: more users than remembered,
+  // a plain thread blocked on it right now, or (trace analyzer) a plain
+  // thread among its users. A plain thread recorded by id in the vectors
+  // above does not set it: the detector judges that thread itself.
+  bool used_by_plain_thread = false;
 };
 
 class SyncObject {
@@ -85,6 +106,12 @@ class SyncObject {
 // The calling fiber, or nullptr on a plain thread (or outside the runtime).
 Fiber* current_fiber() noexcept;
 std::uint64_t current_fiber_id() noexcept;
+// The calling plain thread's id (kPlainThreadTag | N), assigned on first use.
+// Only for threads with no current fiber: fibers use their fiber id.
+std::uint64_t plain_thread_id() noexcept;
+// Who is acting, as recorded among an object's users: the current fiber's
+// id, else the plain thread's id.
+std::uint64_t current_user_id() noexcept;
 // The calling OS thread's name as shown in dumps: a locker's name, "pool-3", "main", ...
 std::string current_thread_name();
 

@@ -55,6 +55,20 @@ WaitGraph take_snapshot() {
       if (!l->exited.load(std::memory_order_acquire)) add_thread(g, l->worker, "locker");
     }
   }
+  // Plain threads in call() before the fibers: one listed here whose call
+  // fiber is still there when the fibers are read was in call() all along
+  // (it leaves only after that fiber has run to its end).
+  for (const PlainCall& c : plain_calls()) {
+    PlainThreadNode n;
+    n.id = c.thread;
+    n.name = "thread " + std::to_string(c.tid);
+    n.tid = c.tid;
+    n.call_fiber = c.call_fiber;
+    n.locker = c.locker;
+    n.since_ns = c.since_ns;
+    n.site = c.site;
+    g.plain_threads.push_back(std::move(n));
+  }
   std::vector<std::pair<std::size_t, std::uint64_t>> lock_waits;  // fiber index, thread
   FiberRegistry::instance().for_each([&](Fiber& f) {
     if (f.abandoned.load(std::memory_order_relaxed)) return;  // from an earlier run()

@@ -8,6 +8,8 @@
 //   mutex  -held_by->   fiber (rwmutex: its writer or each reader)
 //   fiber  -locked_to-> thread
 //   syscall-occupies->  thread (a fiber in a blocking call holds its thread)
+//   plain  -waits_for-> fiber (a plain thread blocked in call() waits for the
+//                       fiber that runs its call; "plain:N", N its number)
 // take_snapshot() reads every fiber's wait state (a sequence lock each) and
 // asks every object to describe() itself; it is consistent per fiber and per
 // object, not globally atomic, which is why the detector only believes a
@@ -94,6 +96,21 @@ struct ThreadNode {
   std::uint64_t switches = 0;  // progress counter
 };
 
+// A plain thread (an OS thread not running a fiber) blocked in
+// ThreadLocker::call(): it can act again only once `call_fiber` has finished,
+// so as a user of an object it is no waker while that fiber is blocked.
+// Plain threads that are not in call() have no node: the detector treats
+// them as able to act (wakeable from outside).
+struct PlainThreadNode {
+  std::uint64_t id = 0;  // kPlainThreadTag | N, as among objects' users
+  std::string name;      // "thread 4242" (its kernel thread id)
+  int tid = 0;
+  std::uint64_t call_fiber = 0;  // the fiber running its call
+  std::uint64_t locker = 0;      // the thread it called into
+  std::int64_t since_ns = 0;
+  SiteRef site{};  // the call() site
+};
+
 struct ObjectNode {
   std::uint64_t id = 0;
   ObjectKind kind = ObjectKind::chan;
@@ -128,20 +145,24 @@ struct WaitGraph {
   std::vector<ThreadNode> threads;
   std::vector<FiberNode> fibers;  // sorted by id
   std::vector<ObjectNode> objects;
+  std::vector<PlainThreadNode> plain_threads;  // those blocked in call(), sorted by id
   std::vector<Edge> edges;
   std::vector<Deadlock> deadlocks;
 
   const FiberNode* fiber(std::uint64_t id) const;
   const ObjectNode* object(std::uint64_t id) const;
   const ThreadNode* thread(std::uint64_t id) const;
+  const PlainThreadNode* plain_thread(std::uint64_t id) const;  // by its tagged id
   void index();  // builds the lookup tables; take_snapshot() calls it
 
  private:
-  std::unordered_map<std::uint64_t, std::size_t> fiber_ix_, object_ix_, thread_ix_;
+  std::unordered_map<std::uint64_t, std::size_t> fiber_ix_, object_ix_, thread_ix_, plain_ix_;
 };
 
 // "fiber:7", "chan:12" ...
 std::string node_id(std::string_view kind, std::uint64_t id);
+// "plain:N" for plain thread id kPlainThreadTag | N.
+std::string plain_node_id(std::uint64_t plain_id);
 std::string object_node_id(const ObjectNode& o);
 
 WaitGraph take_snapshot();

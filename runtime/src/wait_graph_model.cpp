@@ -68,6 +68,10 @@ std::string node_id(std::string_view kind, std::uint64_t id) {
   return s;
 }
 
+std::string plain_node_id(std::uint64_t plain_id) {
+  return node_id("plain", plain_thread_number(plain_id));
+}
+
 std::string object_node_id(const ObjectNode& o) {
   if (o.kind == ObjectKind::locker) return node_id("thread", o.id);
   return node_id(to_string(o.kind), o.id);
@@ -77,9 +81,13 @@ void WaitGraph::index() {
   std::sort(fibers.begin(), fibers.end(), [](auto& a, auto& b) { return a.id < b.id; });
   std::sort(objects.begin(), objects.end(), [](auto& a, auto& b) { return a.id < b.id; });
   std::sort(threads.begin(), threads.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  std::sort(plain_threads.begin(), plain_threads.end(),
+            [](auto& a, auto& b) { return a.id < b.id; });
   fiber_ix_.clear();
   object_ix_.clear();
   thread_ix_.clear();
+  plain_ix_.clear();
+  for (std::size_t i = 0; i < plain_threads.size(); ++i) plain_ix_[plain_threads[i].id] = i;
   for (std::size_t i = 0; i < fibers.size(); ++i) fiber_ix_[fibers[i].id] = i;
   for (std::size_t i = 0; i < objects.size(); ++i) object_ix_[objects[i].id] = i;
   for (std::size_t i = 0; i < threads.size(); ++i) thread_ix_[threads[i].id] = i;
@@ -96,6 +104,11 @@ const ObjectNode* WaitGraph::object(std::uint64_t id) const {
 const ThreadNode* WaitGraph::thread(std::uint64_t id) const {
   auto it = thread_ix_.find(id);
   return it == thread_ix_.end() ? nullptr : &threads[it->second];
+}
+
+const PlainThreadNode* WaitGraph::plain_thread(std::uint64_t id) const {
+  auto it = plain_ix_.find(id);
+  return it == plain_ix_.end() ? nullptr : &plain_threads[it->second];
 }
 
 bool waits_on_object(WaitReason r) noexcept {
@@ -166,6 +179,11 @@ void build_edges(WaitGraph& g) {
       default:
         break;
     }
+  }
+  for (const auto& p : g.plain_threads) {
+    if (g.fiber(p.call_fiber))
+      g.edges.push_back(
+          {plain_node_id(p.id), node_id("fiber", p.call_fiber), EdgeKind::waits_for, p.since_ns});
   }
   // Object waits come from the objects' queues: a select waits on several.
   for (const auto& o : g.objects) {

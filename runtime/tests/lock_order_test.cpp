@@ -4,9 +4,14 @@
 // deadlock_detector_test.cpp, LockOrder.*.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -189,17 +194,12 @@ TEST_F(LockOrderHeld, ManyFibersOneOrderThenOneInversion) {
 // "state" and waits on "sig" for the plain thread's go-ahead; the plain
 // thread first calls into gl a function that needs "state". The call fiber
 // waits for holder, holder for the plain thread, the plain thread for the
-// call. (The near miss, with the plain thread holding the lock instead, is
+// call. "sig" has a plain thread among its users, but that thread is blocked
+// in call() for a fiber of the deadlocked set: it cannot send, and the
+// report says so. (The near misses: PlainThreadSendsBeforeItsCall below, and
+// with the plain thread holding the lock instead,
 // PlainThreadHoldsWhatTheLockersFiberWaitsFor.)
-//
-// DISABLED: a known gap of the online detector, not of lock-order tracking
-// (one lock, no inversion). An object a plain thread has used counts as
-// wakeable from outside (ObjectState::used_by_plain_thread, user id 0), and
-// the snapshot has no node for a plain thread blocked in call(), so "sig"
-// looks wakeable and nothing is reported; `tether run` only ends it with its
-// --timeout dump. Run with --gtest_also_run_disabled_tests: it fails (no
-// finding) and ends (the test breaks the cycle afterwards).
-TEST_F(LockOrderHeld, DISABLED_PlainThreadCallIntoTheHolderIsADeadlock) {
+TEST_F(LockOrderHeld, PlainThreadCallIntoTheHolderIsADeadlock) {
   tether::run([] {
     auto gl = tether::ThreadLocker::make("gl");
     tether::Mutex state("state");
@@ -209,7 +209,7 @@ TEST_F(LockOrderHeld, DISABLED_PlainThreadCallIntoTheHolderIsADeadlock) {
     // A setup fiber makes the channel and ends: this test fiber, which
     // breaks the cycle afterwards, has not used it while the check runs.
     tether::go([&] {
-      tether::Chan<int> c(1, "sig");
+      tether::Chan<int> c(0, "sig");  // unbuffered: holder cannot take its own 1
       sig = c;
       holder = gl.go(
           [&state, c]() mutable {
@@ -226,14 +226,136 @@ TEST_F(LockOrderHeld, DISABLED_PlainThreadCallIntoTheHolderIsADeadlock) {
       });
     }).join();
     tether::detail::DeadlockFinding f;
-    for (int i = 0; i < 100 && f.deadlocked.empty(); ++i) {
+    tether::detail::WaitGraph g;
+    for (int i = 0; i < 200 && f.deadlocked.empty(); ++i) {
       tether::sleep_for(10ms);
-      auto g = tether::detail::take_snapshot();
+      g = tether::detail::take_snapshot();
       f = tether::detail::find_deadlocks(g);
     }
-    EXPECT_EQ(f.deadlocked.size(), 2u);  // holder and the call fiber
-    sig->send(3);                        // break it: holder unlocks, the call completes
+    ASSERT_EQ(f.deadlocked.size(), 2u);  // holder and the call fiber
+    EXPECT_TRUE(std::binary_search(f.deadlocked.begin(), f.deadlocked.end(), holder.id()));
+    ASSERT_EQ(f.deadlocks.size(), 1u);
+    const tether::detail::Deadlock& d = f.deadlocks[0];
+    EXPECT_EQ(d.kind, "channel-cycle");
+    ASSERT_EQ(g.plain_threads.size(), 1u);
+    const auto& p = g.plain_threads[0];
+    const std::string pn = tether::detail::plain_node_id(p.id);
+    EXPECT_NE(std::find(d.nodes.begin(), d.nodes.end(), pn), d.nodes.end());
+    EXPECT_TRUE(std::binary_search(f.deadlocked.begin(), f.deadlocked.end(), p.call_fiber));
+    const std::string text = tether::detail::describe_deadlock(g, d);
+    std::printf("%s\n", text.c_str());
+    EXPECT_NE(d.explanation.find("(waiting in call() into thread \"gl\" for fiber " +
+                                 std::to_string(p.call_fiber)),
+              std::string::npos)
+        << d.explanation;
+    EXPECT_NE(text.find(p.name + " (not a fiber) [call] waits for fiber " +
+                        std::to_string(p.call_fiber)),
+              std::string::npos)
+        << text;
+    sig->send(3);  // break it: holder unlocks, the call completes
     holder.join();
+    EXPECT_EQ(sig->recv(), 2);  // the plain thread's go-ahead, after its call
     plain.join();
+  });
+}
+
+// The near miss of the same shape: the plain thread sends the go-ahead
+// before its call. While the call waits for "state", holder is runnable or
+// done: nothing is deadlocked at any moment.
+TEST_F(LockOrderHeld, PlainThreadSendsBeforeItsCall) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Mutex state("state");
+    tether::Chan<int> sig(0, "sig");
+    std::size_t deadlocked = 0;
+    tether::Chan<int> stop(0, "stop");
+    auto keep = gl.go([&] { stop.recv(); });  // keeps gl alive for the call
+    auto holder = gl.go(
+        [&] {
+          state.lock();
+          sig.send(1);
+          sig.recv();  // the go-ahead
+          state.unlock();
+        },
+        {.name = "holder"});
+    std::thread plain([&] {
+      sig.recv();
+      sig.send(2);  // the go-ahead first
+      gl.call([&] { std::scoped_lock l(state); });
+    });
+    for (int i = 0; i < 200 && !holder.done(); ++i) {
+      auto g = tether::detail::take_snapshot();
+      deadlocked += tether::detail::find_deadlocks(g).deadlocked.size();
+      tether::sleep_for(1ms);
+    }
+    plain.join();
+    holder.join();
+    stop.send(1);
+    keep.join();
+    EXPECT_EQ(deadlocked, 0u);
+  });
+}
+
+// The near miss the rule must keep silent: exactly the deadlock's state (the
+// plain thread blocked in call() for a fiber that waits for holder, holder
+// waiting on "sig"), but a second plain thread that used "sig" and is not in
+// call() (it waits outside the runtime) sends the go-ahead later. It may act:
+// nothing is reported, however long the detector looks.
+TEST_F(LockOrderHeld, AnotherPlainThreadOutsideCallCanStillSend) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Mutex state("state");
+    std::atomic<bool> go_ahead{false};
+    tether::FiberRef holder;
+    std::thread other, plain;
+    // As in the deadlock: a setup fiber makes "sig" and ends, so that only
+    // the plain threads and holder are its users while the check runs.
+    tether::go([&] {
+      tether::Chan<int> sig(0, "sig");
+      std::promise<void> used;
+      other = std::thread([&go_ahead, sig, &used]() mutable {
+        (void)sig.try_recv();  // nothing there: but a known user now
+        used.set_value();
+        while (!go_ahead.load()) std::this_thread::sleep_for(1ms);  // not in call()
+        sig.send(2);
+      });
+      used.get_future().wait();
+      holder = gl.go(
+          [&state, sig]() mutable {
+            state.lock();
+            sig.send(1);
+            sig.recv();  // the go-ahead, from "other"
+            state.unlock();
+          },
+          {.name = "holder"});
+      plain = std::thread([&gl, &state, sig]() mutable {
+        sig.recv();
+        gl.call([&] { std::scoped_lock l(state); });
+      });
+    }).join();
+    // Wait for the deadlock's shape: the plain thread in call(), its call
+    // fiber queued on "state", holder receiving.
+    bool shaped = false;
+    std::size_t deadlocked = 0, looks = 0;
+    for (int i = 0; i < 500 && looks < 20; ++i) {
+      auto g = tether::detail::take_snapshot();
+      if (!shaped && g.plain_threads.size() == 1) {
+        const auto* c = g.fiber(g.plain_threads[0].call_fiber);
+        const auto* h = g.fiber(holder.id());
+        shaped = c && h && c->reason == tether::WaitReason::mutex_lock &&
+                 h->reason == tether::WaitReason::chan_receive;
+      }
+      if (shaped) {
+        ++looks;
+        deadlocked += tether::detail::find_deadlocks(g).deadlocked.size();
+      }
+      tether::sleep_for(5ms);
+    }
+    EXPECT_TRUE(shaped);
+    EXPECT_EQ(deadlocked, 0u);
+    go_ahead = true;
+    other.join();
+    plain.join();
+    holder.join();
   });
 }
