@@ -35,7 +35,7 @@ void FindingsReport::add(const WaitGraph& g, std::string_view kind, std::string_
     const std::uint64_t id = std::stoull(n.substr(colon + 1));
     if (k == "thread" || k == "syscall") {
       threads.insert(id);
-    } else if (k != "fiber") {
+    } else if (k != "fiber" && k != "plain") {  // plain: a plain thread in call()
       objects.insert(id);
     }
   }

@@ -45,7 +45,7 @@ void put_ids(std::string& out, const std::vector<std::uint64_t>& ids) {
   out += '[';
   bool first = true;
   for (std::uint64_t id : ids) {
-    if (id == 0) continue;  // plain threads have no node
+    if (id == 0 || is_plain_thread_id(id)) continue;  // fibers only (plain_*: put_plain())
     if (!first) out += ',';
     first = false;
     out += std::to_string(id);
@@ -53,6 +53,17 @@ void put_ids(std::string& out, const std::vector<std::uint64_t>& ids) {
   out += ']';
 }
 
+// `,"KEY":[N, ...]`: the plain threads (by number) among ids; nothing if none.
+void put_plain(std::string& out, std::string_view key, const std::vector<std::uint64_t>& ids) {
+  bool first = true;
+  for (std::uint64_t id : ids) {
+    if (!is_plain_thread_id(id)) continue;
+    out += first ? fmt::format(",\"{}\":[", key) : ",";
+    first = false;
+    out += std::to_string(plain_thread_number(id));
+  }
+  if (!first) out += ']';
+}
 
 }  // namespace
 
@@ -143,6 +154,8 @@ std::string to_json(const WaitGraph& g) {
         put_ids(out, o.state.senders);
         out += ",\"receivers\":";
         put_ids(out, o.state.receivers);
+        put_plain(out, "plain_senders", o.state.senders);
+        put_plain(out, "plain_receivers", o.state.receivers);
         break;
       case ObjectKind::mutex:
         out += ",\"holder\":";
@@ -166,10 +179,33 @@ std::string to_json(const WaitGraph& g) {
     }
     out += '}';
   }
+  // Plain threads blocked in call(): optional (version 1 readers ignore it);
+  // their waits_for edges stay out of "edges", whose node kinds are fixed.
+  if (!g.plain_threads.empty()) {
+    out += "],\n\"plain_threads\":[";
+    for (std::size_t i = 0; i < g.plain_threads.size(); ++i) {
+      const PlainThreadNode& p = g.plain_threads[i];
+      if (i) out += ",\n";
+      out += fmt::format("{{\"id\":{},\"name\":", plain_thread_number(p.id));
+      put_string(out, p.name);
+      out += fmt::format(",\"tid\":{},\"state\":\"call\",\"waits_for\":", p.tid);
+      if (g.fiber(p.call_fiber)) {
+        put_string(out, node_id("fiber", p.call_fiber));
+      } else {
+        out += "null";
+      }
+      out += ",\"thread\":";
+      put_opt(out, g.thread(p.locker) ? p.locker : 0);
+      out += fmt::format(",\"since_ns\":{},\"site\":", p.since_ns);
+      put_loc(out, p.site);
+      out += '}';
+    }
+  }
   auto node_exists = [&](const std::string& n) {
     const auto colon = n.find(':');
     const std::string kind = n.substr(0, colon);
     const std::uint64_t id = std::stoull(n.substr(colon + 1));
+    if (kind == "plain") return false;  // not a version 1 node: see plain_threads
     if (kind == "fiber") return g.fiber(id) != nullptr;
     if (kind == "thread") return g.thread(id) != nullptr;
     if (kind == "syscall") {

@@ -175,6 +175,176 @@ TEST_F(Detector, SnapshotJsonNamesEveryNode) {
   });
 }
 
+// ---- plain threads in ThreadLocker::call() (built graphs: the model alone) ----
+
+namespace {
+
+namespace td = tether::detail;
+constexpr std::uint64_t kPlain = td::kPlainThreadTag | 1;
+
+// The shape of LockOrderHeld.PlainThreadCallIntoTheHolderIsADeadlock: fiber
+// 5 "holder" on thread "gl" holds mutex 2 and receives on chan 1; call fiber
+// 6 waits for mutex 2; plain thread 1 received on chan 1 and is in call()
+// for fiber 6; fiber 1 (main) is asleep.
+td::WaitGraph plain_call_graph() {
+  td::WaitGraph g;
+  g.threads.push_back({100, "gl", "locker"});
+  td::FiberNode main, holder, call;
+  main.id = 1;
+  main.reason = tether::WaitReason::sleep;
+  holder.id = 5;
+  holder.name = "holder";
+  holder.reason = tether::WaitReason::chan_receive;
+  holder.object_id = 1;
+  holder.parent = 3;  // gone
+  holder.locked_to = 100;
+  call.id = 6;
+  call.name = "call:gl";
+  call.reason = tether::WaitReason::mutex_lock;
+  call.object_id = 2;
+  call.is_call = true;  // parent 0: made by a plain thread
+  call.locked_to = 100;
+  g.fibers = {main, holder, call};
+  td::ObjectNode chan, mu;
+  chan.id = 1;
+  chan.kind = td::ObjectKind::chan;
+  chan.name = "sig";
+  chan.creator = 3;
+  chan.watermark = 4;
+  chan.state.senders = {5};
+  chan.state.receivers = {kPlain, 5};
+  chan.state.waiting = {{5, false}};
+  mu.id = 2;
+  mu.kind = td::ObjectKind::mutex;
+  mu.name = "state";
+  mu.state.holders = {5};
+  mu.state.waiting = {{6, false}};
+  g.objects = {chan, mu};
+  td::PlainThreadNode p;
+  p.id = kPlain;
+  p.name = "thread 4242";
+  p.tid = 4242;
+  p.call_fiber = 6;
+  p.locker = 100;
+  g.plain_threads = {p};
+  g.index();
+  td::build_edges(g);
+  return g;
+}
+
+td::DeadlockFinding find(td::WaitGraph g) {
+  g.index();
+  return td::find_deadlocks(g);
+}
+
+}  // namespace
+
+TEST(DetectorModel, PlainThreadInCallForADeadlockedFiberIsNoWaker) {
+  const td::WaitGraph g = plain_call_graph();
+  const td::DeadlockFinding f = td::find_deadlocks(g);
+  EXPECT_EQ(f.deadlocked, (std::vector<std::uint64_t>{5, 6}));
+  EXPECT_FALSE(f.global);
+  ASSERT_EQ(f.deadlocks.size(), 1u);
+  const td::Deadlock& d = f.deadlocks[0];
+  EXPECT_EQ(d.kind, "channel-cycle");  // not self-request: the plain thread is the other side
+  EXPECT_EQ(d.nodes, (std::vector<std::string>{"fiber:5", "chan:1", "plain:1", "fiber:6", "mutex:2",
+                                               "fiber:5"}));
+  EXPECT_NE(d.explanation.find("fiber 5 (chan receive) can only be woken by fiber 6 \"call:gl\", "
+                               "thread 4242 (not a fiber) (waiting in call() into thread \"gl\" "
+                               "for fiber 6 \"call:gl\"), all blocked here too"),
+            std::string::npos)
+      << d.explanation;
+  const std::string text = td::describe_deadlock(g, d);
+  EXPECT_NE(text.find("cycle: fiber 5 \"holder\" -> chan 1 \"sig\" -> thread 4242 (not a fiber) -> "
+                      "fiber 6 \"call:gl\" -> mutex 2 \"state\" -> fiber 5 \"holder\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("thread 4242 (not a fiber) [call] waits for fiber 6 \"call:gl\" in call() "
+                      "into thread \"gl\""),
+            std::string::npos)
+      << text;
+}
+
+// Near misses: a plain thread not in call(), one in call() for a fiber that
+// can still run, and one not told apart (0) are all possible wakers.
+TEST(DetectorModel, PlainThreadOutsideCallOrForALiveFiberCanWake) {
+  td::WaitGraph g = plain_call_graph();
+  g.plain_threads.clear();  // not in call(): blocked in something not modelled, or running
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_call_graph();
+  g.plain_threads[0].call_fiber = 7;  // its call fiber has gone (finishing): it acts next
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_call_graph();
+  td::FiberNode other;  // in call() for a fiber that runs
+  other.id = 7;
+  other.reason = tether::WaitReason::running;
+  other.is_call = true;
+  g.fibers.push_back(other);
+  g.plain_threads[0].call_fiber = 7;
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_call_graph();
+  g.objects[0].state.receivers = {0, 5};  // some plain thread, not told apart
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_call_graph();
+  g.objects[0].state.receivers.push_back(td::kPlainThreadTag | 2);  // a second plain thread, not in call()
+  EXPECT_TRUE(find(g).deadlocked.empty());
+}
+
+// Its call fiber waits on a channel only the plain thread itself used: the
+// thread cannot send until the call returns (one fiber, one plain thread).
+TEST(DetectorModel, CallFiberWaitingForItsOwnPlainCaller) {
+  td::WaitGraph g;
+  g.threads.push_back({100, "gl", "locker"});
+  td::FiberNode call;
+  call.id = 6;
+  call.reason = tether::WaitReason::chan_receive;
+  call.object_id = 1;
+  call.is_call = true;
+  call.locked_to = 100;
+  g.fibers = {call};
+  td::ObjectNode chan;
+  chan.id = 1;
+  chan.kind = td::ObjectKind::chan;
+  chan.watermark = 7;  // made after the call fiber
+  chan.state.senders = {kPlain};
+  chan.state.waiting = {{6, false}};
+  g.objects = {chan};
+  td::PlainThreadNode p;
+  p.id = kPlain;
+  p.name = "thread 9";
+  p.call_fiber = 6;
+  p.locker = 100;
+  g.plain_threads = {p};
+  const td::DeadlockFinding f = find(g);
+  EXPECT_EQ(f.deadlocked, (std::vector<std::uint64_t>{6}));
+  ASSERT_EQ(f.deadlocks.size(), 1u);
+  EXPECT_EQ(f.deadlocks[0].nodes,
+            (std::vector<std::string>{"fiber:6", "chan:1", "plain:1", "fiber:6"}));
+}
+
+// The snapshot JSON lists plain threads in call() (optional member) and keeps
+// their node kind out of edges and deadlocks (version 1 readers).
+TEST(DetectorModel, SnapshotJsonListsPlainThreadsInCall) {
+  td::WaitGraph g = plain_call_graph();
+  g.deadlocks = td::find_deadlocks(g).deadlocks;
+  const std::string json = td::to_json(g);
+  EXPECT_NE(json.find("\"plain_threads\":[{\"id\":1,\"name\":\"thread 4242\",\"tid\":4242,"
+                      "\"state\":\"call\",\"waits_for\":\"fiber:6\",\"thread\":100,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"receivers\":[5],\"plain_receivers\":[1]"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"plain:"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"nodes\":[\"fiber:5\",\"chan:1\",\"fiber:6\",\"mutex:2\",\"fiber:5\"]"),
+            std::string::npos)
+      << json;
+  g.plain_threads.clear();
+  EXPECT_EQ(td::to_json(g).find("plain_threads"), std::string::npos);  // absent = none
+}
+
 // ---- lock-order inversions (lock_order.h) ----
 
 class LockOrder : public ::testing::Test {

@@ -252,6 +252,10 @@ TEST_F(LockOrderHeld, PlainThreadCallIntoTheHolderIsADeadlock) {
                         std::to_string(p.call_fiber)),
               std::string::npos)
         << text;
+    // The snapshot lists the plain thread (docs/snapshot-format.md).
+    EXPECT_NE(tether::detail::to_json(g).find("\"state\":\"call\",\"waits_for\":\"fiber:" +
+                                              std::to_string(p.call_fiber) + "\""),
+              std::string::npos);
     sig->send(3);  // break it: holder unlocks, the call completes
     holder.join();
     EXPECT_EQ(sig->recv(), 2);  // the plain thread's go-ahead, after its call

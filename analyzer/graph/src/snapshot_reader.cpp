@@ -78,6 +78,8 @@ class Reader {
          [&](const Json& v, const Path& p) { s.edges.push_back(edge(v, p)); });
     each(doc, root, "deadlocks", false,
          [&](const Json& v, const Path& p) { s.deadlocks.push_back(deadlock(v, p)); });
+    each(doc, root, "plain_threads", false,
+         [&](const Json& v, const Path& p) { s.plain_threads.push_back(plain_thread(v, p)); });
     check_references(s);
     return s;
   }
@@ -273,6 +275,8 @@ class Reader {
         o.closed = opt_bool(v, p, "closed");
         o.senders = u64_list(v, p, "senders");
         o.receivers = u64_list(v, p, "receivers");
+        o.plain_senders = u64_list(v, p, "plain_senders");
+        o.plain_receivers = u64_list(v, p, "plain_receivers");
         break;
       case NodeKind::mutex:
         o.holder = opt_u64(v, p, "holder");
@@ -311,6 +315,25 @@ class Reader {
     }
     e.since_ns = opt_i64(v, p, "since_ns");
     return e;
+  }
+
+  PlainThread plain_thread(const Json& v, const Path& p) const {
+    expect_object(v, p);
+    PlainThread t;
+    t.id = req_u64(v, p, "id");
+    t.name = opt_string(v, p, "name");
+    t.tid = opt_i64(v, p, "tid");
+    t.state = req_string(v, p, "state");
+    if (t.state != "call") fail(p / "state", "unknown plain thread state \"" + t.state + "\" (expected call)");
+    if (const Json* w = find(v, "waits_for"); w != nullptr && !w->is_null()) {
+      const NodeId n = as_node(*w, p / "waits_for");
+      if (n.kind != NodeKind::fiber) fail(p / "waits_for", "expected a fiber, got \"" + n.str() + "\"");
+      t.waits_for = n.id;
+    }
+    t.thread = opt_u64(v, p, "thread");
+    t.since_ns = opt_i64(v, p, "since_ns");
+    t.site = opt_loc(v, p, "site");
+    return t;
   }
 
   Deadlock deadlock(const Json& v, const Path& p) const {
@@ -382,6 +405,14 @@ class Reader {
       const Path p = root / "edges" / i;
       need_node(s.edges[i].from, p / "from");
       need_node(s.edges[i].to, p / "to");
+    }
+    std::set<std::uint64_t> plain;
+    for (std::size_t i = 0; i < s.plain_threads.size(); ++i) {
+      const Path p = root / "plain_threads" / i;
+      const PlainThread& t = s.plain_threads[i];
+      if (!plain.insert(t.id).second) fail(p / "id", "duplicate plain thread id " + std::to_string(t.id));
+      need_fiber(t.waits_for, p / "waits_for");
+      need_thread(t.thread, p / "thread");
     }
     for (std::size_t i = 0; i < s.deadlocks.size(); ++i) {
       const Path p = root / "deadlocks" / i / "nodes";

@@ -120,6 +120,43 @@ TEST(SnapshotReader, DanglingReferences) {
             "snap.json: at JSON path /deadlocks/0/nodes: a deadlock must name at least one node");
 }
 
+// plain_threads is optional: a plain thread blocked in call() and the fiber
+// running its call (docs/snapshot-format.md).
+TEST(SnapshotReader, PlainThreadsInCall) {
+  const std::string plain =
+      ",\n  \"plain_threads\": [{\"id\": 2, \"name\": \"thread 77\", \"tid\": 77, \"state\": "
+      "\"call\", \"waits_for\": \"fiber:1\", \"thread\": 1, \"since_ns\": 40, \"site\": "
+      "{\"file\": \"m.cpp\", \"line\": 9}}]\n}";
+  std::string text = kMinimal;
+  text.replace(text.rfind("\n}"), 2, plain);
+  const std::string with_plain_users =
+      [&] {
+        std::string t = text;
+        t.replace(t.find("\"receivers\": [1]"), 16, "\"receivers\": [1], \"plain_senders\": [2]");
+        return t;
+      }();
+  const Snapshot s = parse_snapshot(with_plain_users, "snap.json");
+  ASSERT_EQ(s.plain_threads.size(), 1u);
+  EXPECT_EQ(s.plain_threads[0].id, 2u);
+  EXPECT_EQ(s.plain_threads[0].waits_for, 1u);
+  EXPECT_EQ(s.plain_threads[0].thread, 1u);
+  EXPECT_EQ(s.plain_threads[0].site.line, 9u);
+  EXPECT_EQ(s.objects[0].plain_senders, std::vector<std::uint64_t>{2});
+  EXPECT_TRUE(parse_snapshot(kMinimal, "snap.json").plain_threads.empty());  // optional
+  auto bad = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    t.replace(t.find(from), from.size(), to);
+    return error_of(t);
+  };
+  EXPECT_EQ(bad("\"waits_for\": \"fiber:1\"", "\"waits_for\": \"fiber:5\""),
+            "snap.json: at JSON path /plain_threads/0/waits_for: no fiber with id 5");
+  EXPECT_EQ(bad("\"waits_for\": \"fiber:1\"", "\"waits_for\": \"chan:9\""),
+            "snap.json: at JSON path /plain_threads/0/waits_for: expected a fiber, got \"chan:9\"");
+  EXPECT_EQ(bad("\"state\": \"call\"", "\"state\": \"sleep\""),
+            "snap.json: at JSON path /plain_threads/0/state: unknown plain thread state \"sleep\" "
+            "(expected call)");
+}
+
 TEST(SnapshotReader, Duplicates) {
   std::string s = with("\"objects\": [", "\"objects\": [{\"id\": 9, \"kind\": \"once\"}, ");
   EXPECT_EQ(error_of(s), "snap.json: at JSON path /objects/1/id: duplicate object id 9");

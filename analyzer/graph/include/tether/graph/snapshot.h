@@ -108,6 +108,7 @@ struct Object {
   bool closed = false;
   std::vector<std::uint64_t> senders;    // every fiber that ever sent
   std::vector<std::uint64_t> receivers;  // every fiber that ever received
+  std::vector<std::uint64_t> plain_senders, plain_receivers;  // plain thread numbers (optional)
   // mutex
   std::optional<std::uint64_t> holder;
   // rwmutex
@@ -158,6 +159,20 @@ inline constexpr std::string_view kFiberStates[] = {
 };
 bool is_fiber_state(std::string_view s) noexcept;
 
+// A plain thread (not a fiber) blocked in ThreadLocker::call(): it can act
+// only once the fiber running its call has finished. Optional in the format
+// (`plain_threads`); not a node of `edges` or `deadlocks` in version 1.
+struct PlainThread {
+  std::uint64_t id = 0;  // its number; a space of its own
+  std::string name;
+  std::optional<std::int64_t> tid;
+  std::string state;                  // "call"
+  std::optional<std::uint64_t> waits_for;  // the call's fiber id
+  std::optional<std::uint64_t> thread;     // the locker's thread id
+  std::optional<std::int64_t> since_ns;
+  SourceLoc site;
+};
+
 struct Snapshot {
   int version = 1;
   std::int64_t pid = 0;
@@ -168,6 +183,7 @@ struct Snapshot {
   std::vector<Object> objects;
   std::vector<Edge> edges;
   std::vector<Deadlock> deadlocks;
+  std::vector<PlainThread> plain_threads;
 };
 
 }  // namespace tether::graph
