@@ -224,6 +224,9 @@ BENCHMARK(BM_DetectorLook10k)->Unit(benchmark::kMillisecond)->UseRealTime();
 // The traced rows write a real trace to a temporary file (fixed iteration
 // counts keep it to tens of MB); compare BM_SameThreadRequestReplyTraced with
 // BM_SameThreadRequestReply and BM_PoolToLockedServerTraced with BM_PoolToLockedServer.
+// B1 traced (format 2.1): 6 records and 2 clock reads per round trip, one per
+// switch (docs/trace-format.md, "One instant per switch"). Filter with
+// 'BM_SameThreadRequestReply(Traced)?/|BM_TraceEvent/' (names end in /real_time).
 
 class TraceToTempFile {
  public:
