@@ -26,7 +26,9 @@ namespace {
 inline std::uint64_t caller_id() noexcept {
   Worker* w = current_worker();
   Fiber* f = w ? w->current : nullptr;
-  return f ? f->id : plain_thread_id();
+  if (f) [[likely]]
+    return f->id;
+  return plain_thread_id();
 }
 }  // namespace
 
