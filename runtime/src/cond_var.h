@@ -32,7 +32,7 @@ class CondVarCore final : public SyncObject {
   void describe(ObjectState& out) const override;
 
  private:
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   WaitQueue waiters_;
   UserLog users_;  // waiters and signallers
 };

@@ -65,7 +65,7 @@ class MutexCore final : public SyncObject {
   void describe(ObjectState& out) const override;
 
  private:
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   std::atomic<bool> locked_{false};
   std::atomic<std::uint64_t> holder_{0};
   WaitQueue waiters_;  // Waiter::aux = the waiting fiber's id

@@ -35,7 +35,7 @@ class OnceCore final : public SyncObject {
  private:
   void finish(bool ok) noexcept;
 
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   std::atomic<bool> done_{false};
   bool running_ = false;
   std::atomic<std::uint64_t> runner_fiber_{0};

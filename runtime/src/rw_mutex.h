@@ -52,7 +52,7 @@ class RWMutexCore final : public SyncObject {
   void remove_reader(std::uint64_t fiber) noexcept;
   void grant_writer(Waiter& w) noexcept;  // w popped and claimed; caller wakes it
 
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   std::atomic<bool> writer_{false};
   std::atomic<std::uint64_t> writer_id_{0};
   std::atomic<std::size_t> readers_{0};

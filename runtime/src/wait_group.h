@@ -31,7 +31,7 @@ class WaitGroupCore final : public SyncObject {
   void describe(ObjectState& out) const override;
 
  private:
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   std::atomic<std::int64_t> count_{0};
   WaitQueue waiters_;
   UserLog users_;  // who called add/done/wait
