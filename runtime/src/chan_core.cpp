@@ -79,7 +79,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   w.elem = elem;
   w.exclusive = true;
   sendq_.push_back(&w);
-  block(w, lock_, wait_site(WaitReason::chan_send, site));
+  block_inline(w, lock_, wait_site(WaitReason::chan_send, site));
   // A receiver took the value (ok), or close() woke us: Go panics there.
   if (!w.ok) throw_send_on_closed(site);
   trace::on_chan_send_resumed(object_id(), w.traced_handoff);
@@ -107,7 +107,7 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   w.elem = out;
   w.exclusive = true;
   recvq_.push_back(&w);
-  block(w, lock_, wait_site(WaitReason::chan_receive, site));
+  block_inline(w, lock_, wait_site(WaitReason::chan_receive, site));
   trace::on_chan_recv_resumed(object_id(), w.ok, w.traced_handoff);
   return w.ok;  // false: woken by close()
 }

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <source_location>
 #include <string>
 #include <vector>
@@ -137,13 +138,14 @@ class ChanImpl final : public ChanCore, public SyncObject {
   void* slot(std::size_t i) const noexcept {
     return static_cast<unsigned char*>(buf_) + i * ops_->size;
   }
+  void move_elem(void* dst, void* src) const noexcept;  // ops_->move_construct, small PODs inline
   void push_slot(void* src) noexcept;  // buffer not full
   void pop_slot(void* dst) noexcept;   // buffer not empty
 
   const ElemOps* const ops_;
   const std::size_t cap_;
   void* buf_ = nullptr;  // cap_ slots
-  mutable SpinLock lock_;
+  mutable SpinLock lock_{SpinLock::biasable};
   std::size_t head_ = 0;   // oldest value
   std::size_t count_ = 0;  // values buffered
   bool closed_ = false;
@@ -157,17 +159,28 @@ class ChanImpl final : public ChanCore, public SyncObject {
 // and out-of-line functions of a -fPIC library cannot be inlined (they could
 // be interposed), which costs ~80 instructions per request/reply. ----
 
+inline void ChanImpl::move_elem(void* dst, void* src) const noexcept {
+  switch (ops_->trivial_size) {
+    case 1: std::memcpy(dst, src, 1); return;
+    case 2: std::memcpy(dst, src, 2); return;
+    case 4: std::memcpy(dst, src, 4); return;
+    case 8: std::memcpy(dst, src, 8); return;
+    case 16: std::memcpy(dst, src, 16); return;
+    default: ops_->move_construct(dst, src);
+  }
+}
+
 inline void ChanImpl::push_slot(void* src) noexcept {
   std::size_t tail = head_ + count_;
   if (tail >= cap_) tail -= cap_;
-  ops_->move_construct(slot(tail), src);
+  move_elem(slot(tail), src);
   ++count_;
 }
 
 inline void ChanImpl::pop_slot(void* dst) noexcept {
   void* s = slot(head_);
-  ops_->move_construct(dst, s);
-  ops_->destroy(s);
+  move_elem(dst, s);
+  if (ops_->trivial_size == 0) ops_->destroy(s);
   if (++head_ == cap_) head_ = 0;
   --count_;
 }
@@ -176,7 +189,7 @@ inline ChanImpl::Op ChanImpl::send_locked(void* elem, Waiter** partner) noexcept
   *partner = nullptr;
   if (closed_) return Op::closed;
   if (Waiter* r = recvq_.pop_claimed()) {  // the buffer is empty: hand over directly
-    ops_->move_construct(r->elem, elem);
+    move_elem(r->elem, elem);
     r->ok = true;
     *partner = r;
     return Op::done;
@@ -201,7 +214,7 @@ inline ChanImpl::Op ChanImpl::recv_locked(void* out, Waiter** partner) noexcept 
     return Op::done;
   }
   if (Waiter* s = sendq_.pop_claimed()) {  // unbuffered: take it from the sender
-    ops_->move_construct(out, s->elem);
+    move_elem(out, s->elem);
     s->ok = true;
     *partner = s;
     return Op::done;

@@ -276,22 +276,8 @@ void arm_timer(Waiter* w, Clock::time_point deadline) noexcept {
 bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why,
            const Clock::time_point* deadline) {
   Worker* worker = current_worker();
-  Fiber* self = worker ? worker->current : nullptr;
-  if (self) {
-    w.fiber = self;
-    self->wait.set(WaitStateCell::Value{why.reason, why.object_id, why.object_name,
-                                        coarse_now_ns(), why.site, deadline != nullptr});
-    AfterSwitch a;
-    a.kind = AfterSwitch::park;
-    a.locks = locks;
-    a.nlocks = n;
-    a.waiter = &w;
-    a.deadline = deadline;
-    trace::on_park(self->id, why.reason, why.object_id, why.site, deadline != nullptr);
-    worker->switch_out(self, a);
-    // Woken. A waker claimed w first, or the timer did.
-    if (deadline && !w.timed_out) runtime()->monitor.cancel_timer(&w, *deadline);
-    return !w.timed_out;
+  if (Fiber* self = worker ? worker->current : nullptr) {
+    return park_fiber(worker, self, w, locks, n, why, deadline);
   }
   // A plain thread.
   ThreadParker& p = ThreadParker::for_this_thread();
@@ -323,17 +309,10 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
   return true;
 }
 
-void wake(Waiter& w) noexcept {
-  if (Fiber* f = w.fiber) {
-    trace::on_unpark(f->id);
-    w.woken.store(true, std::memory_order_relaxed);
-    ready(f);
-    return;
-  }
-  ThreadParker* p = w.parker;
-  w.woken.store(true, std::memory_order_release);
-  p->unpark();
+void cancel_park_timer(Waiter& w, Clock::time_point deadline) noexcept {
+  runtime()->monitor.cancel_timer(&w, deadline);
 }
+
 
 // ---- run() ----
 

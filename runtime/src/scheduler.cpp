@@ -89,21 +89,12 @@ Fiber* Worker::pick_local() noexcept {
   return queue_first ? take_runnext() : nullptr;
 }
 
-void Worker::push_local(Fiber* f) noexcept {
-  Fiber* old;
-  if (kind == pool) {
-    old = runnext.exchange(f, std::memory_order_acq_rel);
-  } else {
-    old = runnext.load(std::memory_order_relaxed);
-    runnext.store(f, std::memory_order_relaxed);
-  }
-  if (old) {
-    qlock.lock();
-    queue.push(old);
-    queued.store(queue.size(), std::memory_order_relaxed);
-    qlock.unlock();
-    if (kind == pool) runtime()->wake_idle_worker();
-  }
+void Worker::queue_displaced(Fiber* old) noexcept {
+  qlock.lock();
+  queue.push(old);
+  queued.store(queue.size(), std::memory_order_relaxed);
+  qlock.unlock();
+  if (kind == pool) runtime()->wake_idle_worker();
 }
 
 void Worker::push_remote(Fiber* f) noexcept {
@@ -140,36 +131,32 @@ __attribute__((always_inline)) inline void make_runnable(Fiber* f, bool to_tail)
   rt->inject_fiber(f);
 }
 
-}  // namespace
-
-void ready(Fiber* f) noexcept {
+__attribute__((always_inline)) inline void make_ready(Fiber* f) noexcept {
   f->wait.set_reason(WaitReason::runnable, coarse_now_ns());
   make_runnable(f, false);
 }
 
-void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
-  const bool finishing = after.kind == AfterSwitch::finish;
-  Fiber* next = pick_next();
-  pending = after;
-  pending.prev = self;
-  count_switch();
-  ctx::transfer_t t;
-  if (next) {
-    current = next;
-    trace::on_switch_to(next->id);
-    next->worker.store(this, std::memory_order_relaxed);
-    next->wait.set_reason(WaitReason::running, coarse_now_ns());
-    san_before_switch(self->san, next->san, finishing);
-    t = ctx::jump_fcontext(next->ctx, nullptr);
-  } else {
-    current = nullptr;
-    san_before_switch(self->san, sched_san, finishing);
-    t = ctx::jump_fcontext(sched_ctx, nullptr);
+}  // namespace
+
+void ready(Fiber* f) noexcept { make_ready(f); }
+
+// Here, not in runtime.cpp, so that ready()'s work inlines into it: a
+// request/reply wakes a fiber twice per round trip.
+void wake(Waiter& w) noexcept {
+  if (Fiber* f = w.fiber) {
+    trace::on_unpark(f->id);
+    w.woken.store(true, std::memory_order_relaxed);
+    make_ready(f);
+    return;
   }
-  // Resumed, possibly on another thread: `this` may not be our worker now.
-  Worker* w = current_worker();
-  san_after_switch(self->san);
-  w->after_switch(t);
+  ThreadParker* p = w.parker;
+  w.woken.store(true, std::memory_order_release);
+  p->unpark();
+}
+
+void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
+  pending = after;
+  switch_away(self, after.kind == AfterSwitch::finish);
 }
 
 void Worker::run_fiber(Fiber* f) noexcept {

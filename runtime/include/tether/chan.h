@@ -41,6 +41,9 @@ struct ElemOps {
   std::size_t align;
   void (*move_construct)(void* dst, void* src);  // constructs *dst from std::move(*src)
   void (*destroy)(void* p);
+  // sizeof(T) if T is trivially copyable and destructible and at most 16
+  // bytes, else 0: the channel then copies the bytes inline, no call.
+  std::size_t trivial_size;
 };
 
 // The moves run under the channel's spin lock, so they are noexcept: a move
@@ -49,7 +52,10 @@ template <class T>
 inline constexpr ElemOps elem_ops_for{
     sizeof(T), alignof(T),
     [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
-    [](void* p) noexcept { static_cast<T*>(p)->~T(); }};
+    [](void* p) noexcept { static_cast<T*>(p)->~T(); },
+    std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T> && sizeof(T) <= 16
+        ? sizeof(T)
+        : 0};
 
 enum class TryResult { ok, would_block, closed };
 
