@@ -138,9 +138,11 @@ TEST(CondVar, TimedOutWaiterConsumesNoSignal) {
     tether::Mutex mu;
     tether::CondVar cv;
     std::atomic<bool> timed_out{false}, b_woke{false};
+    // Long enough for this fiber to see both waiters first, on a loaded
+    // machine under ASan too (20 ms was not, once in ten runs).
     auto a = tether::go([&] {
       std::unique_lock lk(mu);
-      timed_out = !cv.wait_for(lk, 20ms);
+      timed_out = !cv.wait_for(lk, 500ms);
     });
     ASSERT_TRUE(eventually([&] { return cv.waiter_count() == 1; }));
     auto b = tether::go([&] {

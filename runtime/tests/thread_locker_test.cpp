@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tether/chan.h"
 #include "tether/errors.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
@@ -71,16 +72,18 @@ TEST(ThreadLocker, FibersOfALockerShareOneThreadAndNoOtherFiberRunsThere) {
 TEST(ThreadLocker, LockMovesTheFiberThereAndUnlockMovesItBack) {
   tether::run([] {
     auto t = tether::ThreadLocker::make("worker");
-    auto keep = t.go([] { tether::sleep_for(50ms); });  // keeps the thread alive
+    // Keeps the thread alive until the test is done (not a sleep: on a loaded
+    // machine the other fiber may reach lock() after any fixed time).
+    tether::Chan<int> done(0);
+    auto keep = t.go([&] { done.recv(); });
     tether::go([&] {
-      const int before = gettid_();
       t.lock();
       EXPECT_EQ(gettid_(), t.tid());
       tether::this_fiber::yield();
       EXPECT_EQ(gettid_(), t.tid());
       t.unlock();
       EXPECT_NE(gettid_(), t.tid());
-      (void)before;
+      done.close();
     }).join();
     keep.join();
   });
