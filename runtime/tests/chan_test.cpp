@@ -446,11 +446,16 @@ TEST(Chan, RemembersWhoUsedWhichSide) {
     const std::uint64_t sender = f.id();
     EXPECT_EQ(ch.recv(), 1);
     f.join();
-    std::thread t([&] { (void)ch.try_send(2); });
+    std::uint64_t plain = 0;
+    std::thread t([&] {
+      (void)ch.try_send(2);
+      plain = detail::plain_thread_id();
+    });
     t.join();
+    EXPECT_TRUE(detail::is_plain_thread_id(plain));
     auto u = detail::ChanImpl::from(ch.core())->users();
     EXPECT_EQ(u.receivers, std::vector<std::uint64_t>{me});
-    EXPECT_EQ(u.senders, (std::vector<std::uint64_t>{sender, 0}));  // 0: the plain thread
+    EXPECT_EQ(u.senders, (std::vector<std::uint64_t>{sender, plain}));  // the plain thread: its own id
     EXPECT_FALSE(u.senders_overflowed);
 
     // The set is bounded, and says when it forgot someone.

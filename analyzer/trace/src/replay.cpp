@@ -212,6 +212,11 @@ ObjectState* State::object_mut(std::uint64_t id) {
   return &it->second;
 }
 
+std::uint64_t State::user_of(const Rec& r) noexcept {
+  if (r.fiber != 0 || r.thread == 0) return r.fiber;
+  return tether::detail::kPlainThreadTag | r.thread;
+}
+
 void State::use(ObjectState& o, std::uint64_t fiber) {
   if (fiber == 0) o.plain = true;
   o.users.add(fiber);
@@ -300,7 +305,7 @@ void State::apply(const Rec& r) {
         t.plain_wait.since = r.time;
         t.plain_wait.site = r.site;
         t.plain_wait.stack = r.stack;
-        if (ObjectState* o = object_mut(r.object)) use(*o, 0);
+        if (ObjectState* o = object_mut(r.object)) use(*o, user_of(r));
         break;
       }
       FiberState& f = fiber_mut(r.fiber, r.time);
@@ -352,6 +357,7 @@ void State::apply(const Rec& r) {
       break;
     }
     case EventType::call_begin:
+      if (r.fiber == 0 && r.thread) thread_mut(r.thread).call_fiber = r.other;  // a plain caller
       if (r.other) {
         FiberState& c = fiber_mut(r.other, r.time);
         c.is_call = true;
@@ -359,6 +365,7 @@ void State::apply(const Rec& r) {
       }
       break;
     case EventType::call_end:
+      if (r.fiber == 0 && r.thread) thread_mut(r.thread).call_fiber = 0;
       if (r.other) fiber_mut(r.other, r.time).is_call = false;
       break;
     case EventType::object_create: {
@@ -398,15 +405,15 @@ void State::apply(const Rec& r) {
       break;
     case EventType::chan_send:
       if (ObjectState* o = object_mut(r.object)) {
-        use(*o, r.fiber);
-        o->senders.add(r.fiber);
+        use(*o, user_of(r));
+        o->senders.add(user_of(r));
         if (o->size < o->capacity) ++o->size;
       }
       break;
     case EventType::chan_recv:
       if (ObjectState* o = object_mut(r.object)) {
-        use(*o, r.fiber);
-        o->receivers.add(r.fiber);
+        use(*o, user_of(r));
+        o->receivers.add(user_of(r));
         if (o->size > 0) --o->size;
       }
       break;
@@ -424,12 +431,12 @@ void State::apply(const Rec& r) {
       break;
     case EventType::wg_add:
       if (ObjectState* o = object_mut(r.object)) {
-        use(*o, r.fiber);
+        use(*o, user_of(r));
         o->count = r.b;
       }
       break;
     case EventType::cond_signal:
-      if (ObjectState* o = object_mut(r.object)) use(*o, r.fiber);
+      if (ObjectState* o = object_mut(r.object)) use(*o, user_of(r));
       break;
     case EventType::syscall_enter: {
       const int fd = static_cast<int>(r.a);
@@ -536,6 +543,20 @@ tether::detail::WaitGraph State::wait_graph(std::int64_t now) const {
       n.stack.push_back(
           StackFrame{fr.function, fr.file, fr.line, static_cast<std::uintptr_t>(fr.pc)});
     g.fibers.push_back(std::move(n));
+  }
+  // Plain threads blocked in call(): they wait for the call's fiber.
+  for (const auto& [id, t] : threads_) {
+    if (t.exited || t.kind != "plain" || t.plain_wait.reason != WaitReason::call || !t.call_fiber)
+      continue;
+    PlainThreadNode n;
+    n.id = kPlainThreadTag | id;
+    n.name = "thread " + std::to_string(t.tid);
+    n.tid = static_cast<int>(t.tid);
+    n.call_fiber = t.call_fiber;
+    n.locker = t.plain_wait.object;
+    n.since_ns = t.plain_wait.since;
+    n.site = t_.site_ref(t.plain_wait.site);
+    g.plain_threads.push_back(std::move(n));
   }
   for (const auto& [id, o] : objects_) {
     if (o.destroyed) continue;

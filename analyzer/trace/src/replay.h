@@ -110,15 +110,17 @@ struct ThreadState {
   bool exited = false;
   std::uint64_t switches = 0;
   // A plain thread (kind "plain") blocked in a tether object: a park and an
-  // unpark of fiber 0 in its own blocks (format 2.0). Not a wait-for graph
-  // node (the runtime's detector does not make one either): its objects
-  // count as wakeable from outside.
+  // unpark of fiber 0 in its own blocks (format 2.0). Its objects count as
+  // wakeable from outside, unless it is blocked in ThreadLocker::call():
+  // then it is a wait-for graph node (PlainThreadNode, as in the runtime)
+  // waiting for `call_fiber`.
   struct PlainWait {
     WaitReason reason = WaitReason::running;  // running: not blocked
     std::uint64_t object = 0;
     std::int64_t since = 0;
     std::uint32_t site = 0, stack = 0;
   } plain_wait;
+  std::uint64_t call_fiber = 0;  // a plain thread's call() in flight (call_begin .. call_end)
 };
 
 struct ObjectState {
@@ -171,6 +173,9 @@ class State {
   void set_state(FiberState& f, WaitReason r, std::int64_t time);
   void sync(FiberState& f);  // its place in runnable_on_ after a change
   void use(ObjectState& o, std::uint64_t fiber);
+  // Who acts in r, as the runtime records users: the fiber, or a plain
+  // thread by its own id (kPlainThreadTag | thread id).
+  static std::uint64_t user_of(const Rec& r) noexcept;
   void stop_running(FiberState& f);
 
   const Tables& t_;
