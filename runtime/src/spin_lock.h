@@ -78,7 +78,8 @@ class SpinLock {
   static constexpr std::uint8_t kMaxTakerChanges = 16;
 
   void lock() noexcept {
-    if (mode_.load(std::memory_order_relaxed) == biased &&
+    // acquire: a thread that sees `biased` sees the owner_ stored before it.
+    if (mode_.load(std::memory_order_acquire) == biased &&
         owner_.load(std::memory_order_relaxed) == bias_thread_token()) {
       owner_in_.store(true, std::memory_order_relaxed);
       // Only the compiler may not move the loads above the store: the other
