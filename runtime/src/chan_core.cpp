@@ -20,15 +20,33 @@
 namespace tether::detail {
 
 namespace {
-// The calling fiber's id, or a plain thread's own id (current_user_id()
-// without its out-of-line calls on the fiber path; plain threads pay the
-// call).
-inline std::uint64_t caller_id() noexcept {
+// Who calls: the worker and fiber (nullptr on a plain thread), looked up
+// once per operation (each current_worker() is an opaque TLS read), and the
+// user id the channel remembers: the fiber's, or the plain thread's own
+// (plain threads pay an out-of-line call).
+struct Caller {
+  Worker* worker;
+  Fiber* fiber;
+  std::uint64_t id;
+};
+inline Caller caller() noexcept {
   Worker* w = current_worker();
   Fiber* f = w ? w->current : nullptr;
   if (f) [[likely]]
-    return f->id;
-  return plain_thread_id();
+    return {w, f, f->id};
+  return {w, nullptr, plain_thread_id()};
+}
+
+// Parks the caller on w until a partner or close() wakes it (block()).
+// Inlined, as park_fiber(): no frame of ours may be live across the switch.
+__attribute__((always_inline)) inline void park(const Caller& c, Waiter& w, SpinLock& lock,
+                                                const WaitSite& why) {
+  if (c.fiber) [[likely]] {
+    SpinLock* l = &lock;
+    park_fiber(c.worker, c.fiber, w, &l, 1, why, nullptr);
+  } else {
+    block(w, lock, why);
+  }
 }
 }  // namespace
 
@@ -59,9 +77,9 @@ void ChanImpl::throw_send_on_closed(std::source_location site) const {
 }
 
 void ChanImpl::send(void* elem, std::source_location site) {
-  const std::uint64_t me = caller_id();
+  const Caller me = caller();
   lock_.lock();
-  senders_seen_.add(me);
+  senders_seen_.add(me.id);
   Waiter* partner;
   switch (send_locked(elem, &partner)) {
     case Op::done:
@@ -79,16 +97,16 @@ void ChanImpl::send(void* elem, std::source_location site) {
   w.elem = elem;
   w.exclusive = true;
   sendq_.push_back(&w);
-  block_inline(w, lock_, wait_site(WaitReason::chan_send, site));
+  park(me, w, lock_, wait_site(WaitReason::chan_send, site));
   // A receiver took the value (ok), or close() woke us: Go panics there.
   if (!w.ok) throw_send_on_closed(site);
   trace::on_chan_send_resumed(object_id(), w.traced_handoff);
 }
 
 bool ChanImpl::recv(void* out, std::source_location site) {
-  const std::uint64_t me = caller_id();
+  const Caller me = caller();
   lock_.lock();
-  receivers_seen_.add(me);
+  receivers_seen_.add(me.id);
   Waiter* partner;
   switch (recv_locked(out, &partner)) {
     case Op::done:
@@ -107,13 +125,13 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   w.elem = out;
   w.exclusive = true;
   recvq_.push_back(&w);
-  block_inline(w, lock_, wait_site(WaitReason::chan_receive, site));
+  park(me, w, lock_, wait_site(WaitReason::chan_receive, site));
   trace::on_chan_recv_resumed(object_id(), w.ok, w.traced_handoff);
   return w.ok;  // false: woken by close()
 }
 
 TryResult ChanImpl::try_send(void* elem, std::source_location site) {
-  const std::uint64_t me = caller_id();
+  const std::uint64_t me = caller().id;
   lock_.lock();
   senders_seen_.add(me);
   Waiter* partner;
@@ -126,7 +144,7 @@ TryResult ChanImpl::try_send(void* elem, std::source_location site) {
 }
 
 TryResult ChanImpl::try_recv(void* out, std::source_location) {
-  const std::uint64_t me = caller_id();
+  const std::uint64_t me = caller().id;
   lock_.lock();
   receivers_seen_.add(me);
   Waiter* partner;

@@ -267,18 +267,6 @@ __attribute__((always_inline)) inline bool park_fiber(Worker* worker, Fiber* sel
   return !w.timed_out;
 }
 
-// block(w, lock, why) with the fiber case inline (see park_fiber()).
-__attribute__((always_inline)) inline void block_inline(Waiter& w, SpinLock& lock,
-                                                        const WaitSite& why) {
-  Worker* worker = current_worker();
-  if (Fiber* self = worker ? worker->current : nullptr) {
-    SpinLock* l = &lock;
-    park_fiber(worker, self, w, &l, 1, why, nullptr);
-  } else {
-    block(w, lock, why);
-  }
-}
-
 // Creates a fiber (not yet runnable).
 Fiber* create_fiber(Task fn, std::string name, std::size_t stack_size,
                     std::source_location site);
