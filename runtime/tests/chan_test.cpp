@@ -17,11 +17,14 @@
 
 #include "chan_core.h"
 #include "fiber_impl.h"
+#include "stack_capture.h"
+#include "symbolizer.h"
 #include "tether/errors.h"
 #include "tether/fiber.h"
 #include "tether/runtime.h"
 #include "tether/select.h"
 #include "tether/thread_locker.h"
+#include "tether/timer.h"
 
 namespace tether {
 namespace {
@@ -494,3 +497,47 @@ TEST(Chan, ParkedFiberShowsWaitState) {
 
 }  // namespace
 }  // namespace tether
+
+namespace {
+
+// A parked fiber's stack; the function its saved context returns into is
+// then the caller of jump_fcontext.
+tether::detail::RawStack parked_stack(std::uint64_t fiber) {
+  const auto cap = tether::detail::capture_fibers({fiber});
+  return cap.fibers.size() == 1 ? cap.fibers[0].stack : tether::detail::RawStack{};
+}
+
+// The last (not inlined) function at the stack's first return address.
+// Off the fibers' 64 KiB stacks: libdw needs more.
+std::string switching_function(const tether::detail::RawStack& stack) {
+  if (stack.total == 0) return "(no stack)";
+  const auto& frames = tether::detail::Symbolizer::instance().symbolize(stack.inner[0], false);
+  return frames.empty() ? "(no frames)" : frames.back().function;
+}
+
+// After a fiber switch every return from a frame that was live across it
+// mispredicts (the return stack buffer holds the other fiber's calls): the
+// park path is inline so that send and recv themselves call jump_fcontext,
+// which keeps a same-thread request/reply at one such return per switch.
+TEST(Chan, SendAndRecvSwitchWithNoRuntimeFrameBetween) {
+  tether::detail::RawStack receiving, sending;
+  tether::run([&] {
+    auto t = tether::ThreadLocker::make("switch-frames");
+    tether::Chan<int> a(0), b(0);
+    auto receiver = t.go([&] { a.recv(); });
+    auto sender = t.go([&] { b.send(1); });
+    tether::sleep_for(std::chrono::milliseconds(50));
+    receiving = parked_stack(receiver.id());
+    sending = parked_stack(sender.id());
+    a.send(1);
+    b.recv();
+    receiver.join();
+    sender.join();
+  });
+  EXPECT_EQ(switching_function(receiving),
+            "tether::detail::ChanImpl::recv(void*, std::source_location)");
+  EXPECT_EQ(switching_function(sending),
+            "tether::detail::ChanImpl::send(void*, std::source_location)");
+}
+
+}  // namespace
