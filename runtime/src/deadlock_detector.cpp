@@ -37,6 +37,13 @@ class Analysis {
     const FiberNode* f = g_.fiber(id);
     return f ? static_cast<std::size_t>(f - g_.fibers.data()) : npos;
   }
+  // The node index of plain thread `id` blocked in call() for a fiber that is
+  // still there, else npos (not in call(), or acting again next).
+  std::size_t plain_in_call(std::uint64_t id) const {
+    const PlainThreadNode* p = g_.plain_thread(id);
+    const std::size_t k = p ? static_cast<std::size_t>(p - g_.plain_threads.data()) : npos;
+    return k == npos || plain_call_[k] == npos ? npos : nf_ + k;
+  }
   std::size_t group_for_object(const ObjectNode& o);
   std::size_t group_for_fds(const FiberNode& f);
   std::size_t make_group(std::vector<std::uint64_t> base, std::uint64_t watermark,
@@ -80,12 +87,11 @@ std::size_t Analysis::make_group(std::vector<std::uint64_t> base, std::uint64_t 
       // only once its call fiber finishes (a plain thread node that is live
       // exactly when that fiber is). Blocked in anything else, or running,
       // it may act: from outside.
-      const PlainThreadNode* p = g_.plain_thread(id);
-      const std::size_t k = p ? static_cast<std::size_t>(p - g_.plain_threads.data()) : npos;
-      if (k == npos || plain_call_[k] == npos) {
+      const std::size_t k = plain_in_call(id);
+      if (k == npos) {
         grp.external = true;
       } else {
-        plain.insert(nf_ + k);
+        plain.insert(k);
       }
     } else {
       members.insert(id);
@@ -251,7 +257,9 @@ void Analysis::add_dependencies(std::size_t i) {
           }
         }
         for (std::uint64_t h : o.state.holders) {
-          const std::size_t hi = h ? fiber_ix(h) : npos;
+          // A plain thread holding it can release it once it acts again: at
+          // once unless it is blocked in call(), then when its call fiber can.
+          const std::size_t hi = is_plain_thread_id(h) ? plain_in_call(h) : h ? fiber_ix(h) : npos;
           if (hi == npos) {
             always_[i] = true;  // a plain thread (or a finished fiber) holds it
             return;
@@ -370,6 +378,14 @@ void Analysis::build_blame() {
             for (std::size_t w : writers_waiting(o)) out.push_back({object_node_id(o), w});
           }
           for (std::uint64_t h : o.state.holders) {
+            if (is_plain_thread_id(h)) {
+              // Held by a plain thread in call(): the cycle runs through it
+              // to its call fiber.
+              const std::size_t k = plain_in_call(h);
+              const std::size_t c = k == npos ? npos : plain_call_[k - nf_];
+              if (c != npos && !live_[c]) out.push_back({object_node_id(o), c, plain_node_id(h)});
+              continue;
+            }
             const std::size_t hi = fiber_ix(h);
             if (hi != npos) out.push_back({object_node_id(o), hi});
           }
@@ -496,7 +512,7 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
   }
   const bool cycle_locks =
       has_cycle && std::all_of(cycle.begin(), cycle.end(), [](const std::string& n) {
-        return n.rfind("fiber:", 0) == 0 || is_lock(n);
+        return n.rfind("fiber:", 0) == 0 || n.rfind("plain:", 0) == 0 || is_lock(n);
       });
   const bool cycle_chans =
       has_cycle && std::any_of(cycle.begin(), cycle.end(), [](auto& n) { return is_chan(n); });
@@ -531,8 +547,10 @@ Deadlock Analysis::classify(const std::vector<std::size_t>& comp) {
       for (const PlainThreadNode& x : g_.plain_threads)
         if (plain_node_id(x.id) == b.plain) p = &x;
       if (p && g_.thread(p->locker)) into = " into " + describe_node(g_, node_id("thread", p->locker));
-      parts.push_back(fmt::format("{} (waiting in call(){} for {})", describe_node(g_, b.plain), into,
-                                  next));
+      // Through a lock, the thread is its holder (through a channel, a user).
+      const std::string holding = is_lock(b.via) ? "holding " + describe_node(g_, b.via) + ", " : "";
+      parts.push_back(fmt::format("{} ({}waiting in call(){} for {})", describe_node(g_, b.plain),
+                                  holding, into, next));
     }
     std::sort(parts.begin(), parts.end());
     parts.erase(std::unique(parts.begin(), parts.end()), parts.end());

@@ -17,7 +17,10 @@
 // from outside, unless it is blocked in ThreadLocker::call() (the graph's
 // plain_threads): then it can act only once its call fiber can, and if that
 // fiber is deadlocked too, it is no waker (the report names it: "thread N
-// (not a fiber) (waiting in call() ... for fiber C)").
+// (not a fiber) (waiting in call() ... for fiber C)"). The same holds for a
+// plain thread holding a mutex (or rwmutex) a fiber waits for: it releases it
+// unless it is blocked in call() with its call fiber deadlocked (the cycle
+// "call fiber -> mutex -> plain:N -> call fiber" when the call needs it).
 // This errs on the side of silence: a fiber that obtained an object some
 // other way (a global, a channel of channels) counts as a waker only once it
 // has used it; so does a plain thread.

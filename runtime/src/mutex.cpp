@@ -19,7 +19,9 @@ MutexCore::MutexCore(std::string name, std::source_location site)
 
 void MutexCore::lock(std::source_location site) {
   if (lock_order_on()) lock_order_before(*this, false, site);
-  const std::uint64_t me = current_fiber_id();
+  // The holder (and a waiter's aux) is the fiber, or the plain thread by its
+  // own id: the detector tells a plain holder blocked in call() apart.
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (!locked_.load(std::memory_order_relaxed)) {
@@ -40,7 +42,7 @@ void MutexCore::lock(std::source_location site) {
 }
 
 bool MutexCore::try_lock() noexcept {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   std::lock_guard g(lock_);
   users_.add(me);
   if (locked_.load(std::memory_order_relaxed)) return false;
@@ -53,7 +55,7 @@ bool MutexCore::try_lock() noexcept {
 
 bool MutexCore::release() noexcept {
   if (lock_order_on()) lock_order_released(*this);  // before a waiter can take it
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (!locked_.load(std::memory_order_relaxed)) {
@@ -102,7 +104,10 @@ void Mutex::lock(std::source_location site) { core_->lock(site); }
 bool Mutex::try_lock(std::source_location) { return core_->try_lock(); }
 void Mutex::unlock(std::source_location site) { core_->unlock(site); }
 bool Mutex::locked() const noexcept { return core_->locked(); }
-std::uint64_t Mutex::holder() const noexcept { return core_->holder(); }
+std::uint64_t Mutex::holder() const noexcept {
+  const std::uint64_t h = core_->holder();
+  return detail::is_plain_thread_id(h) ? 0 : h;  // the API speaks of fibers only
+}
 std::uint64_t Mutex::id() const noexcept { return core_->object_id(); }
 const std::string& Mutex::name() const noexcept { return core_->object_name(); }
 

@@ -26,6 +26,7 @@ class UserLog {
  public:
   // `fiber` is current_fiber_id(): 0 on a plain thread, recorded under the
   // thread's own id (computed only then: fibers pay nothing more).
+  // A plain thread's own id (current_user_id()) is recorded as it is.
   void add(std::uint64_t fiber) noexcept { ids_.add(fiber != 0 ? fiber : plain_thread_id()); }
   // With `wakeable_from_outside` (signal-like objects: cond var, wait group,
   // once), more users than remembered marks the object as possibly woken from
@@ -60,6 +61,7 @@ class MutexCore final : public SyncObject {
   bool release() noexcept;
 
   bool locked() const noexcept { return locked_.load(std::memory_order_acquire); }
+  // The holder's user id: a fiber id, or a plain thread's (kPlainThreadTag | N).
   std::uint64_t holder() const noexcept { return holder_.load(std::memory_order_acquire); }
   std::size_t waiter_count() const noexcept;
   void describe(ObjectState& out) const override;
@@ -68,7 +70,7 @@ class MutexCore final : public SyncObject {
   mutable SpinLock lock_{SpinLock::biasable};
   std::atomic<bool> locked_{false};
   std::atomic<std::uint64_t> holder_{0};
-  WaitQueue waiters_;  // Waiter::aux = the waiting fiber's id
+  WaitQueue waiters_;  // Waiter::aux = the waiter's user id (fiber or plain thread)
   UserLog users_;
 };
 

@@ -42,7 +42,9 @@ void RWMutexCore::grant_writer(Waiter& w) noexcept {
 
 void RWMutexCore::lock(std::source_location site) {
   if (lock_order_on()) lock_order_before(*this, false, site);
-  const std::uint64_t me = current_fiber_id();
+  // Holders (and waiters' aux) are fibers, or plain threads by their own id:
+  // the detector tells a plain holder blocked in call() apart.
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (!writer_.load(std::memory_order_relaxed) && readers_.load(std::memory_order_relaxed) == 0 &&
@@ -62,7 +64,7 @@ void RWMutexCore::lock(std::source_location site) {
 }
 
 bool RWMutexCore::try_lock() noexcept {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   std::lock_guard g(lock_);
   users_.add(me);
   if (writer_.load(std::memory_order_relaxed) || readers_.load(std::memory_order_relaxed) != 0 ||
@@ -77,7 +79,7 @@ bool RWMutexCore::try_lock() noexcept {
 
 void RWMutexCore::unlock(std::source_location site) {
   if (lock_order_on() && write_locked()) lock_order_released(*this);
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (!writer_.load(std::memory_order_relaxed)) {
@@ -110,7 +112,7 @@ void RWMutexCore::unlock(std::source_location site) {
 
 void RWMutexCore::rlock(std::source_location site) {
   if (lock_order_on()) lock_order_before(*this, true, site);
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (!writer_.load(std::memory_order_relaxed) && waiting_writers_.empty()) {
@@ -128,7 +130,7 @@ void RWMutexCore::rlock(std::source_location site) {
 }
 
 bool RWMutexCore::try_rlock() noexcept {
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   std::lock_guard g(lock_);
   users_.add(me);
   if (writer_.load(std::memory_order_relaxed) || !waiting_writers_.empty()) return false;
@@ -139,7 +141,7 @@ bool RWMutexCore::try_rlock() noexcept {
 
 void RWMutexCore::runlock(std::source_location site) {
   if (lock_order_on() && reader_count() != 0) lock_order_released(*this);
-  const std::uint64_t me = current_fiber_id();
+  const std::uint64_t me = current_user_id();
   lock_.lock();
   users_.add(me);
   if (readers_.load(std::memory_order_relaxed) == 0) {
@@ -177,10 +179,11 @@ std::size_t RWMutexCore::waiting_readers() const noexcept {
 void RWMutexCore::describe(ObjectState& out) const {
   std::lock_guard g(lock_);
   if (writer_.load(std::memory_order_relaxed)) {
-    out.holders.push_back(writer_id_.load(std::memory_order_relaxed));
+    out.writer = writer_id_.load(std::memory_order_relaxed);
+    out.holders.push_back(out.writer);
   } else {
     out.holders.assign(reader_ids_.begin(), reader_ids_.begin() + tracked_);
-    // Readers without a tracked id (plain threads, or beyond the cap) show as 0.
+    // Readers beyond the cap have no tracked id: they show as 0 (anyone).
     if (readers_.load(std::memory_order_relaxed) > tracked_) out.holders.push_back(0);
   }
   describe_waiters(waiting_writers_, out);
@@ -215,9 +218,18 @@ bool RWMutex::try_rlock(std::source_location site) {
 }
 void RWMutex::runlock(std::source_location site) { core_->runlock(site); }
 bool RWMutex::write_locked() const noexcept { return core_->write_locked(); }
-std::uint64_t RWMutex::writer() const noexcept { return core_->writer(); }
+// The API speaks of fibers only: plain threads' ids (kPlainThreadTag | N)
+// stay inside, for the detector.
+std::uint64_t RWMutex::writer() const noexcept {
+  const std::uint64_t w = core_->writer();
+  return detail::is_plain_thread_id(w) ? 0 : w;
+}
 std::size_t RWMutex::reader_count() const noexcept { return core_->reader_count(); }
-std::vector<std::uint64_t> RWMutex::readers() const { return core_->readers(); }
+std::vector<std::uint64_t> RWMutex::readers() const {
+  std::vector<std::uint64_t> ids = core_->readers();
+  std::erase_if(ids, [](std::uint64_t id) { return detail::is_plain_thread_id(id); });
+  return ids;
+}
 std::uint64_t RWMutex::id() const noexcept { return core_->object_id(); }
 const std::string& RWMutex::name() const noexcept { return core_->object_name(); }
 

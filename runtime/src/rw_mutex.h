@@ -5,8 +5,9 @@
 //  - if nothing holds the lock, both queues are empty (handoff: whoever frees
 //    it admits the next waiters before dropping the spin lock);
 //  - readers queue only while a writer holds the lock or waits for it.
-// Waiter::aux carries the waiting fiber's id, so that the fiber that hands the
-// lock over can record the new holder(s) before waking them.
+// Waiter::aux carries the waiter's user id (a fiber's, or a plain thread's
+// kPlainThreadTag | N), so that the fiber that hands the lock over can record
+// the new holder(s) before waking them.
 #pragma once
 
 #include <array>

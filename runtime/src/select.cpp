@@ -191,7 +191,9 @@ int select_core_impl(SelectCaseRef* cases, std::size_t n, std::source_location s
   for (std::size_t i = 0; i < nlocks; ++i) locks[i] = &chans[i]->lock();
 
   // 2. Poll.
-  const std::uint64_t me = current_fiber_id();
+  // The fiber's id, or a plain thread's own (computed only then), as
+  // chan_core's caller() records it.
+  const std::uint64_t me = current_user_id();
   lock_all(locks.data(), nlocks);
   for (std::size_t i = 0; i < n; ++i) {
     if (cases[i].kind == SelectCaseRef::Kind::recv)

@@ -65,6 +65,11 @@ void put_plain(std::string& out, std::string_view key, const std::vector<std::ui
   if (!first) out += ']';
 }
 
+// `,"KEY":N` if id is plain thread N (a lock's holder); nothing otherwise.
+void put_plain_one(std::string& out, std::string_view key, std::uint64_t id) {
+  if (is_plain_thread_id(id)) out += fmt::format(",\"{}\":{}", key, plain_thread_number(id));
+}
+
 }  // namespace
 
 std::string to_json(const WaitGraph& g) {
@@ -157,18 +162,25 @@ std::string to_json(const WaitGraph& g) {
         put_plain(out, "plain_senders", o.state.senders);
         put_plain(out, "plain_receivers", o.state.receivers);
         break;
-      case ObjectKind::mutex:
+      case ObjectKind::mutex: {
+        // A plain thread holding it: "holder" stays a fiber id (null), the
+        // thread's number goes in "plain_holder" (optional, as plain_senders).
+        const std::uint64_t h = o.state.holders.empty() ? 0 : o.state.holders.front();
         out += ",\"holder\":";
-        put_opt(out, o.state.holders.empty() ? 0 : o.state.holders.front());
+        put_opt(out, is_plain_thread_id(h) ? 0 : h);
+        put_plain_one(out, "plain_holder", h);
         break;
+      }
       case ObjectKind::rwmutex: {
         out += ",\"writer\":";
-        put_opt(out, o.state.writer);
+        put_opt(out, is_plain_thread_id(o.state.writer) ? 0 : o.state.writer);
         std::vector<std::uint64_t> readers;
         for (std::uint64_t h : o.state.holders)
           if (h != o.state.writer) readers.push_back(h);
         out += ",\"readers\":";
         put_ids(out, readers);
+        put_plain_one(out, "plain_writer", o.state.writer);
+        put_plain(out, "plain_readers", readers);
         break;
       }
       case ObjectKind::wait_group:

@@ -5,7 +5,9 @@
 //   fiber  -waits_for-> chan/mutex/... (blocked on it), fiber (join), thread
 //                       (runnable on, or moving to, a locked thread), fiber
 //                       (a call() waiting for the fiber that runs it), syscall
-//   mutex  -held_by->   fiber (rwmutex: its writer or each reader)
+//   mutex  -held_by->   fiber (rwmutex: its writer or each reader), or plain
+//                       thread in call() ("plain:N"; a plain holder not in
+//                       call() has no node and no edge)
 //   fiber  -locked_to-> thread
 //   syscall-occupies->  thread (a fiber in a blocking call holds its thread)
 //   plain  -waits_for-> fiber (a plain thread blocked in call() waits for the

@@ -132,7 +132,13 @@ void build_edges(WaitGraph& g) {
   for (const auto& o : g.objects) {
     const std::string on = object_node_id(o);
     for (std::uint64_t h : o.state.holders) {
-      if (h) g.edges.push_back({on, node_id("fiber", h), EdgeKind::held_by, 0});
+      // A plain thread holds it: a node only while it is in call() (else it
+      // may act, and there is nothing to point at).
+      if (is_plain_thread_id(h)) {
+        if (g.plain_thread(h)) g.edges.push_back({on, plain_node_id(h), EdgeKind::held_by, 0});
+      } else if (h) {
+        g.edges.push_back({on, node_id("fiber", h), EdgeKind::held_by, 0});
+      }
     }
   }
   for (auto& t : g.threads) t.running = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "tether/mutex.h"
 #include "tether/rw_mutex.h"
 #include "tether/runtime.h"
+#include "tether/select.h"
 #include "tether/sys.h"
 #include "tether/thread_locker.h"
 #include "tether/timer.h"
@@ -343,6 +345,169 @@ TEST(DetectorModel, SnapshotJsonListsPlainThreadsInCall) {
       << json;
   g.plain_threads.clear();
   EXPECT_EQ(td::to_json(g).find("plain_threads"), std::string::npos);  // absent = none
+}
+
+// select() on a plain thread records the thread by its own id among the
+// channels' users, as a plain send/receive does (it recorded 0: "some plain
+// thread", always a possible waker, even one blocked in call()).
+TEST_F(Detector, PlainThreadSelectIsRecordedByItsOwnId) {
+  tether::run([] {
+    tether::Chan<int> in(0, "in"), out(0, "out");
+    const std::uint64_t in_id = in.core()->id(), out_id = out.core()->id();
+    int chosen = -1;
+    std::thread([&] {
+      chosen = tether::select(tether::recv(in, [](std::optional<int>) {}),
+                              tether::send(out, 1, [] {}), tether::otherwise([] {}));
+    }).join();
+    EXPECT_EQ(chosen, 2);  // nothing ready
+    const auto g = tether::detail::take_snapshot();
+    const auto* i = g.object(in_id);
+    const auto* o = g.object(out_id);
+    ASSERT_TRUE(i && o);
+    ASSERT_EQ(i->state.receivers.size(), 1u);
+    ASSERT_EQ(o->state.senders.size(), 1u);
+    EXPECT_TRUE(tether::detail::is_plain_thread_id(i->state.receivers[0]));
+    EXPECT_EQ(o->state.senders[0], i->state.receivers[0]);  // the same thread
+    EXPECT_FALSE(i->state.used_by_plain_thread);
+    EXPECT_FALSE(o->state.used_by_plain_thread);
+  });
+}
+
+namespace {
+
+// The shape of LockOrderHeld.PlainThreadHoldingTheLockItsCallNeedsIsADeadlock:
+// plain thread 1 holds mutex 2 "state" and is in call() into thread "gl" for
+// call fiber 6, which waits for "state"; fiber 1 (main) is asleep.
+td::WaitGraph plain_holder_graph(td::ObjectKind kind = td::ObjectKind::mutex) {
+  td::WaitGraph g;
+  g.threads.push_back({100, "gl", "locker"});
+  td::FiberNode main, call;
+  main.id = 1;
+  main.reason = tether::WaitReason::sleep;
+  call.id = 6;
+  call.name = "call:gl";
+  call.reason = kind == td::ObjectKind::mutex ? tether::WaitReason::mutex_lock
+                                              : tether::WaitReason::rwmutex_rlock;
+  call.object_id = 2;
+  call.is_call = true;  // parent 0: made by a plain thread
+  call.locked_to = 100;
+  g.fibers = {main, call};
+  td::ObjectNode mu;
+  mu.id = 2;
+  mu.kind = kind;
+  mu.name = "state";
+  mu.state.holders = {kPlain};
+  if (kind == td::ObjectKind::rwmutex) mu.state.writer = kPlain;
+  mu.state.users = {kPlain, 6};
+  mu.state.waiting = {{6, false}};
+  g.objects = {mu};
+  td::PlainThreadNode p;
+  p.id = kPlain;
+  p.name = "thread 4242";
+  p.tid = 4242;
+  p.call_fiber = 6;
+  p.locker = 100;
+  g.plain_threads = {p};
+  g.index();
+  td::build_edges(g);
+  return g;
+}
+
+}  // namespace
+
+// A plain thread holding the mutex its own call needs: the call fiber waits
+// for the mutex, the mutex for the plain thread, the plain thread for the
+// call fiber. The held-by edge points at the plain thread's node.
+TEST(DetectorModel, PlainThreadInCallHoldingTheLockItsCallNeeds) {
+  const td::WaitGraph g = plain_holder_graph();
+  const auto held = std::find_if(g.edges.begin(), g.edges.end(), [](const td::Edge& e) {
+    return e.kind == td::EdgeKind::held_by;
+  });
+  ASSERT_NE(held, g.edges.end());
+  EXPECT_EQ(held->from, "mutex:2");
+  EXPECT_EQ(held->to, "plain:1");
+  const td::DeadlockFinding f = td::find_deadlocks(g);
+  EXPECT_EQ(f.deadlocked, (std::vector<std::uint64_t>{6}));
+  EXPECT_FALSE(f.global);
+  ASSERT_EQ(f.deadlocks.size(), 1u);
+  const td::Deadlock& d = f.deadlocks[0];
+  EXPECT_EQ(d.kind, "lock-cycle");
+  EXPECT_EQ(d.nodes, (std::vector<std::string>{"fiber:6", "mutex:2", "plain:1", "fiber:6"}));
+  EXPECT_EQ(d.explanation,
+            "fiber 6 (mutex lock) can only be woken by thread 4242 (not a fiber) (holding mutex 2 "
+            "\"state\", waiting in call() into thread \"gl\" for fiber 6 \"call:gl\"), which is "
+            "blocked here too");
+  const std::string text = td::describe_deadlock(g, d);
+  EXPECT_NE(text.find("cycle: fiber 6 \"call:gl\" -> mutex 2 \"state\" -> thread 4242 (not a "
+                      "fiber) -> fiber 6 \"call:gl\""),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("thread 4242 (not a fiber) [call] waits for fiber 6 \"call:gl\" in call() "
+                      "into thread \"gl\""),
+            std::string::npos)
+      << text;
+
+  // The same with an rwmutex the plain thread holds for writing.
+  const td::DeadlockFinding r = td::find_deadlocks(plain_holder_graph(td::ObjectKind::rwmutex));
+  EXPECT_EQ(r.deadlocked, (std::vector<std::uint64_t>{6}));
+  ASSERT_EQ(r.deadlocks.size(), 1u);
+  EXPECT_EQ(r.deadlocks[0].nodes,
+            (std::vector<std::string>{"fiber:6", "rwmutex:2", "plain:1", "fiber:6"}));
+}
+
+// Near misses: the plain holder not in call() (running, or blocked outside
+// the runtime), in call() for a fiber that has gone or still runs, and an
+// unknown plain holder (0) can all release the lock.
+TEST(DetectorModel, PlainThreadHoldingALockOutsideCallCanRelease) {
+  td::WaitGraph g = plain_holder_graph();
+  g.plain_threads.clear();
+  g.edges.clear();
+  g.index();
+  td::build_edges(g);
+  EXPECT_TRUE(std::none_of(g.edges.begin(), g.edges.end(),
+                           [](const td::Edge& e) { return e.kind == td::EdgeKind::held_by; }));
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_holder_graph();
+  g.plain_threads[0].call_fiber = 7;  // gone: it returns from call() next
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_holder_graph();
+  td::FiberNode other;  // in call() for another fiber, which runs
+  other.id = 7;
+  other.reason = tether::WaitReason::running;
+  other.is_call = true;
+  g.fibers.push_back(other);
+  g.plain_threads[0].call_fiber = 7;
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_holder_graph();
+  g.objects[0].state.holders = {0};  // some plain thread, not told apart
+  EXPECT_TRUE(find(g).deadlocked.empty());
+
+  g = plain_holder_graph();
+  g.objects[0].state.holders = {td::kPlainThreadTag | 2};  // another plain thread, not in call()
+  EXPECT_TRUE(find(g).deadlocked.empty());
+}
+
+// The JSON keeps "holder" a fiber id (null) and names the plain thread in
+// plain_holder / plain_writer / plain_readers; no plain:N edge.
+TEST(DetectorModel, SnapshotJsonNamesPlainHolders) {
+  td::WaitGraph g = plain_holder_graph();
+  std::string json = td::to_json(g);
+  EXPECT_NE(json.find("\"kind\":\"mutex\",\"name\":\"state\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"holder\":null,\"plain_holder\":1}"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"plain:"), std::string::npos) << json;
+
+  g = plain_holder_graph(td::ObjectKind::rwmutex);
+  json = td::to_json(g);
+  EXPECT_NE(json.find("\"writer\":null,\"readers\":[],\"plain_writer\":1}"), std::string::npos)
+      << json;
+  g.objects[0].state.writer = 0;
+  g.objects[0].state.holders = {kPlain, 6};
+  json = td::to_json(g);
+  EXPECT_NE(json.find("\"writer\":null,\"readers\":[6],\"plain_readers\":[1]}"), std::string::npos)
+      << json;
 }
 
 // ---- lock-order inversions (lock_order.h) ----

@@ -11,17 +11,22 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "deadlock_detector.h"
 #include "lock_order.h"
+#include "mutex.h"
+#include "rw_mutex.h"
 #include "sync_test_util.h"
 #include "tether/chan.h"
 #include "tether/fiber.h"
 #include "tether/mutex.h"
 #include "tether/runtime.h"
+#include "tether/rw_mutex.h"
 #include "tether/thread_locker.h"
 #include "tether/timer.h"
 #include "wait_graph.h"
@@ -361,5 +366,187 @@ TEST_F(LockOrderHeld, AnotherPlainThreadOutsideCallCanStillSend) {
     other.join();
     plain.join();
     holder.join();
+  });
+}
+
+// Looks until the detector reports something (up to ~2 s); returns the
+// finding and the graph it came from.
+static std::pair<tether::detail::DeadlockFinding, tether::detail::WaitGraph> look_for_deadlock() {
+  tether::detail::DeadlockFinding f;
+  tether::detail::WaitGraph g;
+  for (int i = 0; i < 200 && f.deadlocked.empty(); ++i) {
+    tether::sleep_for(10ms);
+    g = tether::detail::take_snapshot();
+    f = tether::detail::find_deadlocks(g);
+  }
+  return {std::move(f), std::move(g)};
+}
+
+// A plain thread locks "state", then calls into gl a function that locks it
+// too: the call fiber waits for "state", held by the plain thread, which
+// waits in call() for the call fiber. The holder is recorded as the plain
+// thread (not as "some plain thread", which could always release it), so the
+// cycle call fiber -> mutex -> plain thread -> call fiber is reported. (Near
+// misses: PlainThreadHoldingALockOutsideCallCanRelease below, and
+// PlainThreadHoldsWhatTheLockersFiberWaitsFor, whose call does not need it.)
+TEST_F(LockOrderHeld, PlainThreadHoldingTheLockItsCallNeedsIsADeadlock) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Mutex state("state");
+    tether::Chan<int> stop(0, "stop");
+    auto keep = gl.go([&] { stop.recv(); });  // keeps gl alive for the call
+    std::thread plain([&] {
+      state.lock();
+      gl.call([&] { std::scoped_lock l(state); });
+      // The test unlocked "state" on this thread's behalf (Go allows it) to
+      // end the deadlock; the call took it and gave it back.
+    });
+    auto [f, g] = look_for_deadlock();
+    EXPECT_TRUE(tether::detail::is_plain_thread_id(state.core()->holder()));
+    EXPECT_EQ(state.holder(), 0u);  // the API still speaks of fibers only
+    EXPECT_EQ(f.deadlocked.size(), 1u);  // the call fiber
+    EXPECT_FALSE(f.global);
+    if (f.deadlocks.size() == 1 && g.plain_threads.size() == 1) {
+      const tether::detail::Deadlock& d = f.deadlocks[0];
+      const auto& p = g.plain_threads[0];
+      EXPECT_EQ(p.id, state.core()->holder());
+      EXPECT_EQ(f.deadlocked, std::vector<std::uint64_t>{p.call_fiber});
+      const std::string cf = tether::detail::node_id("fiber", p.call_fiber);
+      const std::string mn = tether::detail::node_id("mutex", state.id());
+      EXPECT_EQ(d.kind, "lock-cycle");
+      EXPECT_EQ(d.nodes, (std::vector<std::string>{cf, mn, tether::detail::plain_node_id(p.id), cf}));
+      const std::string text = tether::detail::describe_deadlock(g, d);
+      std::printf("%s\n", text.c_str());
+      EXPECT_NE(d.explanation.find(p.name + " (not a fiber) (holding mutex " +
+                                   std::to_string(state.id()) +
+                                   " \"state\", waiting in call() into thread \"gl\" for fiber " +
+                                   std::to_string(p.call_fiber)),
+                std::string::npos)
+          << d.explanation;
+      EXPECT_NE(text.find(p.name + " (not a fiber) [call] waits for fiber " +
+                          std::to_string(p.call_fiber)),
+                std::string::npos)
+          << text;
+    } else {
+      ADD_FAILURE() << "deadlocks: " << f.deadlocks.size()
+                    << ", plain threads in call(): " << g.plain_threads.size();
+    }
+    // Break it: hand "state" to the call fiber once it waits (never unlock
+    // before the plain thread has it: that would be a misuse).
+    EXPECT_TRUE(tether_test::eventually([&] { return state.core()->waiter_count() == 1; }));
+    state.unlock();
+    plain.join();
+    EXPECT_FALSE(state.locked());
+    stop.send(1);
+    keep.join();
+  });
+}
+
+// The near miss: the same state (a fiber on gl waits for "state", held by a
+// plain thread), but the plain thread is not in call(): it waits outside the
+// runtime and will unlock. Nothing is reported, however long the detector
+// looks.
+TEST_F(LockOrderHeld, PlainThreadHoldingALockOutsideCallCanRelease) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::Mutex state("state");
+    std::atomic<bool> locked{false}, go_ahead{false};
+    std::thread plain([&] {
+      state.lock();
+      locked = true;
+      while (!go_ahead.load()) std::this_thread::sleep_for(1ms);  // not in call()
+      state.unlock();
+    });
+    ASSERT_TRUE(tether_test::eventually([&] { return locked.load(); }));
+    auto waiter = gl.go([&] { std::scoped_lock l(state); }, {.name = "waiter"});
+    bool shaped = false;
+    std::size_t deadlocked = 0, looks = 0;
+    for (int i = 0; i < 500 && looks < 20; ++i) {
+      auto g = tether::detail::take_snapshot();
+      if (!shaped) {
+        const auto* w = g.fiber(waiter.id());
+        const auto* m = g.object(state.id());
+        shaped = w && m && w->reason == tether::WaitReason::mutex_lock &&
+                 m->state.holders.size() == 1 &&
+                 tether::detail::is_plain_thread_id(m->state.holders[0]);
+      }
+      if (shaped) {
+        ++looks;
+        deadlocked += tether::detail::find_deadlocks(g).deadlocked.size();
+      }
+      tether::sleep_for(5ms);
+    }
+    EXPECT_TRUE(shaped);
+    EXPECT_EQ(deadlocked, 0u);
+    go_ahead = true;
+    plain.join();
+    waiter.join();
+  });
+}
+
+// The RWMutex form: a plain thread holding the write lock calls into gl a
+// function that read-locks it. Reported as the mutex form is.
+TEST_F(LockOrderHeld, PlainThreadWriterWhoseCallReadsIsADeadlock) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::RWMutex config("config");
+    tether::Chan<int> stop(0, "stop");
+    auto keep = gl.go([&] { stop.recv(); });  // keeps gl alive for the call
+    std::thread plain([&] {
+      config.lock();
+      gl.call([&] { std::shared_lock r(config); });
+    });
+    auto [f, g] = look_for_deadlock();
+    EXPECT_EQ(config.writer(), 0u);  // the API still speaks of fibers only
+    ASSERT_EQ(g.plain_threads.size(), 1u);
+    const auto& p = g.plain_threads[0];
+    EXPECT_EQ(f.deadlocked, std::vector<std::uint64_t>{p.call_fiber});
+    if (f.deadlocks.size() == 1) {
+      const std::string cf = tether::detail::node_id("fiber", p.call_fiber);
+      EXPECT_EQ(f.deadlocks[0].kind, "lock-cycle");
+      EXPECT_EQ(f.deadlocks[0].nodes,
+                (std::vector<std::string>{cf, tether::detail::node_id("rwmutex", config.id()),
+                                          tether::detail::plain_node_id(p.id), cf}));
+    } else {
+      ADD_FAILURE() << "deadlocks: " << f.deadlocks.size();
+    }
+    // Break it: the writer's unlock admits the call's reader.
+    EXPECT_TRUE(tether_test::eventually([&] { return config.core()->waiting_readers() == 1; }));
+    config.unlock();
+    plain.join();
+    stop.send(1);
+    keep.join();
+  });
+}
+
+// Its near miss: the plain thread holds a read lock and its call reads too
+// (readers share: no writer waits). The call completes; while it runs the
+// plain reader is recorded by its own id and nothing is deadlocked.
+TEST_F(LockOrderHeld, PlainThreadReaderWhoseCallReadsCompletes) {
+  tether::run([] {
+    auto gl = tether::ThreadLocker::make("gl");
+    tether::RWMutex config("config");
+    tether::Chan<int> stop(0, "stop");
+    auto keep = gl.go([&] { stop.recv(); });
+    std::size_t deadlocked = 99;
+    bool plain_reader = false;
+    std::thread plain([&] {
+      std::shared_lock r(config);
+      EXPECT_TRUE(config.readers().empty());  // fiber ids only
+      gl.call([&] {
+        std::shared_lock r2(config);
+        auto g = tether::detail::take_snapshot();
+        deadlocked = tether::detail::find_deadlocks(g).deadlocked.size();
+        if (const auto* o = g.object(config.id()))
+          plain_reader = std::any_of(o->state.holders.begin(), o->state.holders.end(),
+                                     [](std::uint64_t h) { return tether::detail::is_plain_thread_id(h); });
+      });
+    });
+    plain.join();
+    EXPECT_EQ(deadlocked, 0u);
+    EXPECT_TRUE(plain_reader);
+    EXPECT_EQ(config.reader_count(), 0u);
+    stop.send(1);
+    keep.join();
   });
 }

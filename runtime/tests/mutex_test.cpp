@@ -295,10 +295,13 @@ TEST(Mutex, DescribesItselfForTheWaitGraph) {
     mu.unlock();
     waiter.join();
 
-    // Held by a plain thread: the holder shows as 0 ("someone outside").
+    // Held by a plain thread: the holder is that thread's own id (the
+    // detector tells one blocked in call() apart); the API's holder() is 0.
     std::atomic<bool> held{false}, release{false};
+    std::uint64_t plain_id = 0;
     std::thread t([&] {
       mu.lock();
+      plain_id = tether::detail::plain_thread_id();
       held = true;
       while (!release.load()) std::this_thread::yield();
       mu.unlock();
@@ -306,7 +309,9 @@ TEST(Mutex, DescribesItselfForTheWaitGraph) {
     ASSERT_TRUE(eventually([&] { return held.load(); }));
     st = {};
     core->describe(st);
-    EXPECT_EQ(st.holders, std::vector<std::uint64_t>{0});
+    EXPECT_TRUE(tether::detail::is_plain_thread_id(plain_id));
+    EXPECT_EQ(st.holders, std::vector<std::uint64_t>{plain_id});
+    EXPECT_EQ(mu.holder(), 0u);
     release = true;
     t.join();
   });
