@@ -386,15 +386,18 @@ void State::apply(const Rec& r) {
       if (ObjectState* o = object_mut(r.object)) o->destroyed = true;
       break;
     case EventType::lock_acquire:
+      // A plain thread holds it by its own id, as the runtime records it:
+      // the detector tells one blocked in call() apart.
       if (ObjectState* o = object_mut(r.object)) {
-        use(*o, r.fiber);
-        o->holders.push_back(r.fiber);
-        if (o->kind == ObjectKind::rwmutex && r.a == 0) o->writer = r.fiber;
+        const std::uint64_t u = user_of(r);
+        use(*o, u);
+        o->holders.push_back(u);
+        if (o->kind == ObjectKind::rwmutex && r.a == 0) o->writer = u;
       }
       break;
     case EventType::lock_release:
       if (ObjectState* o = object_mut(r.object)) {
-        auto it = std::find(o->holders.begin(), o->holders.end(), r.fiber);
+        auto it = std::find(o->holders.begin(), o->holders.end(), user_of(r));
         if (it != o->holders.end()) {
           o->holders.erase(it);
         } else if (o->kind == ObjectKind::mutex || r.a == 0) {
@@ -425,8 +428,8 @@ void State::apply(const Rec& r) {
       break;
     case EventType::select_done:
       if (ObjectState* o = object_mut(r.object)) {
-        use(*o, r.fiber);
-        (r.b ? o->senders : o->receivers).add(r.fiber);
+        use(*o, user_of(r));
+        (r.b ? o->senders : o->receivers).add(user_of(r));
       }
       break;
     case EventType::wg_add:
