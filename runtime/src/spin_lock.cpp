@@ -68,28 +68,30 @@ void SpinLock::after_locked_slow() noexcept {
   const Mode mode = mode_.load(std::memory_order_relaxed);
   if (mode == learning) {
     if (tls_inspecting != 0) return;  // a reader, not a user: neither a taker nor an owner
-    if (owner_.load(std::memory_order_relaxed) != me) {
-      owner_.store(me, std::memory_order_relaxed);
+    if (last_taker_ != me) {
+      last_taker_ = me;
       streak_ = 1;
       if (++taker_changes_ > kMaxTakerChanges) mode_.store(revoked, std::memory_order_relaxed);
     } else if (++streak_ >= kBiasAfter) {
       if (bias_available()) {
         g_bias_in_use.store(true, std::memory_order_seq_cst);
-        mode_.store(biased, std::memory_order_release);
+        mode_.store(biased, std::memory_order_relaxed);
+        biased_to_.store(me, std::memory_order_relaxed);  // from our next lock() on
       } else {
         mode_.store(revoked, std::memory_order_relaxed);
       }
     }
     return;
   }
-  if (mode != biased || owner_.load(std::memory_order_relaxed) == me) return;
+  if (mode != biased || biased_to_.load(std::memory_order_relaxed) == me) return;
   // Another thread's lock. An inspection only waits the owner out; anyone
   // else takes the lock away from it for good.
   if (tls_inspecting == 0) {
     mode_.store(revoked, std::memory_order_relaxed);
+    biased_to_.store(nullptr, std::memory_order_relaxed);
     process_wide_barrier();
   }
-  while (owner_in_.load(std::memory_order_acquire)) cpu_relax();
+  while (fast_holder_.load(std::memory_order_acquire) != nullptr) cpu_relax();
 }
 
 BiasedLockInspection::BiasedLockInspection() noexcept {

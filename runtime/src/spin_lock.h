@@ -9,14 +9,15 @@
 // of it) although no other thread ever touches those channels. So a biasable
 // lock that one OS thread took kBiasAfter times in a row becomes *biased* to
 // that thread, which from then on takes and releases it with plain stores
-// (owner_in_), no locked instruction. Exclusion against other threads is an
-// asymmetric Dekker protocol: the owner stores owner_in_ and then reads the
-// lock's mode, with only a compiler barrier between; the other side changes
-// the mode, then runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which
-// executes a full barrier on every CPU running a thread of this process, and
-// then reads owner_in_. Either the owner sees the change and takes the
-// ordinary lock, or the other side sees owner_in_ set and waits for it to
-// clear. The expensive side (a system call, ~1-10 us) is paid:
+// (fast_holder_), no locked instruction. Exclusion against other threads is an
+// asymmetric Dekker protocol: the owner stores fast_holder_ and then reads
+// biased_to_ (and the inspection count), with only a compiler barrier
+// between; the other side clears biased_to_ (or counts an inspection), then
+// runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which executes a full
+// barrier on every CPU running a thread of this process, and then reads
+// fast_holder_. Either the owner sees the change and takes the ordinary
+// lock, or the other side sees fast_holder_ set and waits for it to clear.
+// The expensive side (a system call, ~1-10 us) is paid:
 //   - once per lock by a thread that is not the owner: it *revokes* the bias
 //     for good (the lock is shared from then on, an ordinary spin lock);
 //   - once per inspection by the detector, a dump or a snapshot
@@ -78,18 +79,18 @@ class SpinLock {
   static constexpr std::uint8_t kMaxTakerChanges = 16;
 
   void lock() noexcept {
-    // acquire: a thread that sees `biased` sees the owner_ stored before it.
-    if (mode_.load(std::memory_order_acquire) == biased &&
-        owner_.load(std::memory_order_relaxed) == bias_thread_token()) {
-      owner_in_.store(true, std::memory_order_relaxed);
+    // Only the owner itself ever stores its own token into biased_to_.
+    const void* me = bias_thread_token();
+    if (biased_to_.load(std::memory_order_relaxed) == me) {
+      fast_holder_.store(me, std::memory_order_relaxed);
       // Only the compiler may not move the loads above the store: the other
       // side's membarrier() is the full barrier (see above).
       std::atomic_signal_fence(std::memory_order_seq_cst);
-      if (mode_.load(std::memory_order_acquire) == biased &&
+      if (biased_to_.load(std::memory_order_relaxed) == me &&
           g_biased_lock_inspections.load(std::memory_order_acquire) == 0) {
         return;
       }
-      owner_in_.store(false, std::memory_order_release);
+      fast_holder_.store(nullptr, std::memory_order_release);
     }
     if (!locked_.exchange(true, std::memory_order_acquire)) {
       if (mode_.load(std::memory_order_relaxed) >= learning) after_locked_slow();
@@ -98,9 +99,8 @@ class SpinLock {
     lock_slow();
   }
   void unlock() noexcept {
-    if (owner_in_.load(std::memory_order_relaxed) &&
-        owner_.load(std::memory_order_relaxed) == bias_thread_token()) {
-      owner_in_.store(false, std::memory_order_release);
+    if (fast_holder_.load(std::memory_order_relaxed) == bias_thread_token()) {
+      fast_holder_.store(nullptr, std::memory_order_release);
       return;
     }
     locked_.store(false, std::memory_order_release);
@@ -120,13 +120,14 @@ class SpinLock {
   void after_locked_slow() noexcept;  // locked_ is held: learn, revoke or wait for the owner
 
   std::atomic<bool> locked_{false};
-  std::atomic<bool> owner_in_{false};  // the owner holds it through the bias
-  std::atomic<Mode> mode_{unbiasable};
-  // learning, under locked_: owner_'s consecutive acquisitions, and how many
-  // times the taker changed (past kMaxTakerChanges it stops learning).
+  std::atomic<Mode> mode_{unbiasable};  // changed under locked_
+  // learning, under locked_: the last taker, its consecutive acquisitions,
+  // and how many times the taker changed (past kMaxTakerChanges it stops).
   std::uint16_t streak_ = 0;
   std::uint8_t taker_changes_ = 0;
-  std::atomic<const void*> owner_{nullptr};  // learning: the last taker; biased: the owner
+  const void* last_taker_ = nullptr;
+  std::atomic<const void*> biased_to_{nullptr};   // the owner while biased
+  std::atomic<const void*> fast_holder_{nullptr};  // the owner while it holds it through the bias
 };
 
 // Lets the calling thread lock biased locks without revoking them, for as
