@@ -257,12 +257,10 @@ void ChanImpl::describe(ObjectState& out) const {
   const Users u = users();
   out.senders = u.senders;
   out.receivers = u.receivers;
-  // Too many users to remember, or a plain thread not told apart (select()
-  // records 0): wakeable from outside as far as the detector can tell. A
-  // plain thread recorded by its own id is judged by the detector.
-  out.used_by_plain_thread = u.senders_overflowed || u.receivers_overflowed ||
-                             std::count(u.senders.begin(), u.senders.end(), 0u) > 0 ||
-                             std::count(u.receivers.begin(), u.receivers.end(), 0u) > 0;
+  // Too many users to remember: wakeable from outside as far as the detector
+  // can tell. (Plain threads are recorded by their own ids, and the detector
+  // judges them.)
+  out.used_by_plain_thread = u.senders_overflowed || u.receivers_overflowed;
   out.capacity = cap_;
   // Waiting fibers' ids are read under the lock (a fiber may finish as soon
   // as it is off the queue); reserve outside it, retry if the queues grew.

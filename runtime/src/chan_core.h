@@ -34,9 +34,8 @@
 
 namespace tether::detail {
 
-// A small set of user ids: fiber ids, plain thread ids (kPlainThreadTag | N,
-// sync_object.h), 0 for a plain thread not told apart (select()). Once more than kMax distinct
-// ids were added it keeps the most recent ones and says it overflowed, so a
+// A small set of user ids: fiber ids and plain thread ids (kPlainThreadTag |
+// N, sync_object.h). Once more than kMax distinct ids were added it keeps the most recent ones and says it overflowed, so a
 // reader never mistakes a partial set for the whole story.
 class FiberIdSet {
  public:
