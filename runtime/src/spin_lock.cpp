@@ -14,6 +14,13 @@ namespace tether::detail {
 
 std::atomic<int> g_biased_lock_inspections{0};
 
+#if !(defined(__x86_64__) && defined(__GNUC__))
+const void* bias_thread_token() noexcept {
+  static thread_local char token;
+  return &token;
+}
+#endif
+
 namespace {
 
 thread_local int tls_inspecting = 0;

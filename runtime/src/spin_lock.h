@@ -52,14 +52,19 @@ inline void fence(std::memory_order o) noexcept { std::atomic_thread_fence(o); }
 #endif
 
 // The calling OS thread's identity for biased locks: its thread pointer.
+// Read afresh on every call (an asm statement the compiler may neither merge
+// nor move across the fiber switch: a pool fiber may resume on another
+// thread, so a value kept in a register from before the switch would be the
+// old thread's; the same reason as current_worker() in scheduler.h).
+#if defined(__x86_64__) && defined(__GNUC__)
 inline const void* bias_thread_token() noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__aarch64__))
-  return __builtin_thread_pointer();
-#else
-  static thread_local char token;
-  return &token;
-#endif
+  const void* p;
+  asm volatile("movq %%fs:0, %0" : "=r"(p));
+  return p;
 }
+#else
+const void* bias_thread_token() noexcept;  // spin_lock.cpp: out of line, so re-read
+#endif
 
 // Biased locks' shared state (spin_lock.cpp): inspections running now.
 extern std::atomic<int> g_biased_lock_inspections;
