@@ -94,7 +94,9 @@ struct Fiber {
   std::atomic<Locker*> locker{nullptr};
   Locker* os_locker = nullptr;  // lock_os_thread()'s private locker
   int os_lock_depth = 0;
-  bool is_call = false;         // a ThreadLocker::call() fiber: not a member of its locker
+  // A ThreadLocker::call() fiber: not a member of its locker. Atomic: set
+  // once the fiber is registered, and snapshots read every fiber.
+  std::atomic<bool> is_call{false};
   FiberLockOrder lock_order;    // held locks for lock-order tracking (lock_order.h)
   std::atomic<bool> abandoned{false};  // still alive when its run() returned: never resumed
 

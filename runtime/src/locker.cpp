@@ -129,7 +129,7 @@ void unlock_from(Fiber* f, Locker* l, std::source_location site) {
                      : fmt::format("unlock() of thread \"{}\" when not locked", l->worker.name),
                  site);
   }
-  if (f->is_call) throw_misuse("unlock() inside ThreadLocker::call()", site);
+  if (f->is_call.load(std::memory_order_relaxed)) throw_misuse("unlock() inside ThreadLocker::call()", site);
   f->locker.store(nullptr, std::memory_order_release);
   f->wait.set(WaitStateCell::Value{WaitReason::waiting_for_thread, 0, nullptr, coarse_now_ns(),
                                    site});
@@ -272,7 +272,7 @@ void ThreadLocker::call_task(Task fn, std::source_location site) {
     l->leave(false);
     throw;
   }
-  cf->is_call = true;
+  cf->is_call.store(true, std::memory_order_relaxed);
   if (detail::lock_order_on()) detail::lock_order_call(*cf);  // cf runs under our locks
   cf->locker.store(l, std::memory_order_release);
   const std::uint64_t call_fiber = cf->id;  // cf may be gone once the call is done

@@ -86,7 +86,7 @@ WaitGraph take_snapshot() {
     n.site = w.site;
     n.created_at = f.created_at;
     n.parent = f.parent;
-    n.is_call = f.is_call;
+    n.is_call = f.is_call.load(std::memory_order_relaxed);
     if (Locker* l = f.locker.load(std::memory_order_acquire)) n.locked_to = l->worker.thread_id;
     if (Worker* wk = f.worker.load(std::memory_order_relaxed)) n.thread = wk->thread_id;
     if (w.reason == WaitReason::syscall) {

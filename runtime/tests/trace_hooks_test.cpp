@@ -155,7 +155,13 @@ TEST(TraceHooks, FirstChannelRecordAfterARunTakesItsInstantOnlyWhileItComesSoon)
     }
   }
   ASSERT_EQ(n, kFast + kSlow);
-  EXPECT_GE(fast_shared, kFast / 2);  // (most: a preempted reply reads the clock once)
+#if !defined(__SANITIZE_THREAD__)
+  // (Most: a preempted reply reads the clock once. Under TSan even a fast
+  // reply comes more than 1 us after its switch, so none share it there.)
+  EXPECT_GE(fast_shared, kFast / 2);
+#else
+  (void)fast_shared;
+#endif
   // The first slow reply may take the run's instant (it came late: the
   // thread's next reading shows it); the later ones read the clock.
   EXPECT_LE(slow_shared, 1);
