@@ -12,7 +12,6 @@
 #include "scheduler.h"
 #include "trace_events.h"
 
-#include <algorithm>
 #include <new>
 #include <string>
 #include <utility>

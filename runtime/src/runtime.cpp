@@ -313,7 +313,6 @@ void cancel_park_timer(Waiter& w, Clock::time_point deadline) noexcept {
   runtime()->monitor.cancel_timer(&w, deadline);
 }
 
-
 // ---- run() ----
 
 
