@@ -155,8 +155,9 @@ void wake(Waiter& w) noexcept {
 }
 
 void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {
+  Fiber* next = pick_next();
   pending = after;
-  switch_away(self, after.kind == AfterSwitch::finish);
+  switch_away(self, next, after.kind == AfterSwitch::finish);
 }
 
 void Worker::run_fiber(Fiber* f) noexcept {

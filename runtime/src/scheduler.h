@@ -125,10 +125,13 @@ struct Worker {
   void queue_displaced(Fiber* old) noexcept;  // push_local(): the runnext it replaced
   void push_remote(Fiber* f) noexcept;   // from any other thread
   [[noreturn]] void exit_fiber(Fiber* self) noexcept;
-  void switch_out(Fiber* self, const AfterSwitch& after) noexcept;  // pending = after; switch_away()
-  // Switches from `self`, the running fiber, to the next one or to the
-  // scheduler loop; `pending` already says what that context must do for it.
-  void switch_away(Fiber* self, bool finishing) noexcept;
+  void switch_out(Fiber* self, const AfterSwitch& after) noexcept;  // pick, pending = after, switch_away()
+  // Switches from `self`, the running fiber, to `next` (pick_next()'s) or, if
+  // null, to the scheduler loop; `pending` already says what that context
+  // must do for `self`. Pick first, then set `pending`: a stack capture
+  // retries a thread whose `pending` is set, and pick_next() may spin on a
+  // queue lock that a thread the capture already holds has taken.
+  void switch_away(Fiber* self, Fiber* next, bool finishing) noexcept;
   void run_fiber(Fiber* f) noexcept;
   void after_switch(ctx::transfer_t t) noexcept;
   void after_switch_slow(const AfterSwitch& a) noexcept;
@@ -216,9 +219,8 @@ __attribute__((always_inline)) inline void Worker::after_switch(ctx::transfer_t 
   if (a.kind != AfterSwitch::none) after_switch_slow(a);
 }
 
-__attribute__((always_inline)) inline void Worker::switch_away(Fiber* self,
+__attribute__((always_inline)) inline void Worker::switch_away(Fiber* self, Fiber* next,
                                                               bool finishing) noexcept {
-  Fiber* next = pick_next();
   pending.prev = self;
   count_switch();
   ctx::transfer_t t;
@@ -255,13 +257,14 @@ __attribute__((always_inline)) inline bool park_fiber(Worker* worker, Fiber* sel
   self->wait.set(WaitStateCell::Value{why.reason, why.object_id, why.object_name, coarse_now_ns(),
                                       why.site, deadline != nullptr});
   trace::on_park(self->id, why.reason, why.object_id, why.site, deadline != nullptr);
-  AfterSwitch& a = worker->pending;  // a stack capture retries from here on
+  Fiber* next = worker->pick_next();  // before `pending` is set (see switch_away())
+  AfterSwitch& a = worker->pending;   // a stack capture retries from here on
   a.kind = AfterSwitch::park;
   a.locks = locks;
   a.nlocks = n;
   a.waiter = &w;
   a.deadline = deadline;
-  worker->switch_away(self, false);
+  worker->switch_away(self, next, false);
   // Woken. A waker claimed w first, or the timer did.
   if (deadline && !w.timed_out) cancel_park_timer(w, *deadline);
   return !w.timed_out;
