@@ -184,6 +184,18 @@ namespace {
 namespace td = tether::detail;
 constexpr std::uint64_t kPlain = td::kPlainThreadTag | 1;
 
+// Plain thread kPlain (tid 4242) blocked in call() into thread "gl" (100),
+// waiting for call fiber 6: the graphs below share it.
+td::PlainThreadNode plain_in_call_for_fiber6() {
+  td::PlainThreadNode p;
+  p.id = kPlain;
+  p.name = "thread 4242";
+  p.tid = 4242;
+  p.call_fiber = 6;
+  p.locker = 100;
+  return p;
+}
+
 // The shape of LockOrderHeld.PlainThreadCallIntoTheHolderIsADeadlock: fiber
 // 5 "holder" on thread "gl" holds mutex 2 and receives on chan 1; call fiber
 // 6 waits for mutex 2; plain thread 1 received on chan 1 and is in call()
@@ -222,13 +234,7 @@ td::WaitGraph plain_call_graph() {
   mu.state.holders = {5};
   mu.state.waiting = {{6, false}};
   g.objects = {chan, mu};
-  td::PlainThreadNode p;
-  p.id = kPlain;
-  p.name = "thread 4242";
-  p.tid = 4242;
-  p.call_fiber = 6;
-  p.locker = 100;
-  g.plain_threads = {p};
+  g.plain_threads = {plain_in_call_for_fiber6()};
   g.index();
   td::build_edges(g);
   return g;
@@ -401,13 +407,7 @@ td::WaitGraph plain_holder_graph(td::ObjectKind kind = td::ObjectKind::mutex) {
   mu.state.users = {kPlain, 6};
   mu.state.waiting = {{6, false}};
   g.objects = {mu};
-  td::PlainThreadNode p;
-  p.id = kPlain;
-  p.name = "thread 4242";
-  p.tid = 4242;
-  p.call_fiber = 6;
-  p.locker = 100;
-  g.plain_threads = {p};
+  g.plain_threads = {plain_in_call_for_fiber6()};
   g.index();
   td::build_edges(g);
   return g;
