@@ -83,7 +83,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   switch (send_locked(elem, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_send(object_id(), partner);
+      trace::on_chan_send(object_id(), me.fiber ? me.id : 0, partner);
       if (partner) notify(partner);
       return;
     case Op::closed:
@@ -110,12 +110,12 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   switch (recv_locked(out, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_recv(object_id(), true, partner);
+      trace::on_chan_recv(object_id(), me.fiber ? me.id : 0, true, partner);
       if (partner) notify(partner);
       return true;
     case Op::closed:
       lock_.unlock();
-      trace::on_chan_recv(object_id(), false);
+      trace::on_chan_recv(object_id(), me.fiber ? me.id : 0, false);
       return false;
     case Op::would_block:
       break;
@@ -130,26 +130,29 @@ bool ChanImpl::recv(void* out, std::source_location site) {
 }
 
 TryResult ChanImpl::try_send(void* elem, std::source_location site) {
-  const std::uint64_t me = caller().id;
+  const Caller c = caller();
+  const std::uint64_t me = c.id;
   lock_.lock();
   senders_seen_.add(me);
   Waiter* partner;
   const Op op = send_locked(elem, &partner);
   lock_.unlock();
   if (op == Op::closed) throw_send_on_closed(site);
-  if (op == Op::done) trace::on_chan_send(object_id(), partner);
+  if (op == Op::done) trace::on_chan_send(object_id(), c.fiber ? me : 0, partner);
   if (partner) notify(partner);
   return op == Op::done ? TryResult::ok : TryResult::would_block;
 }
 
 TryResult ChanImpl::try_recv(void* out, std::source_location) {
-  const std::uint64_t me = caller().id;
+  const Caller c = caller();
+  const std::uint64_t me = c.id;
   lock_.lock();
   receivers_seen_.add(me);
   Waiter* partner;
   const Op op = recv_locked(out, &partner);
   lock_.unlock();
-  if (op != Op::would_block) trace::on_chan_recv(object_id(), op == Op::done, partner);
+  if (op != Op::would_block)
+    trace::on_chan_recv(object_id(), c.fiber ? me : 0, op == Op::done, partner);
   if (partner) notify(partner);
   switch (op) {
     case Op::done:

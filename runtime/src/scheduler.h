@@ -256,8 +256,9 @@ __attribute__((always_inline)) inline bool park_fiber(Worker* worker, Fiber* sel
   w.fiber = self;
   self->wait.set(WaitStateCell::Value{why.reason, why.object_id, why.object_name, coarse_now_ns(),
                                       why.site, deadline != nullptr});
-  trace::on_park(self->id, why.reason, why.object_id, why.site, deadline != nullptr);
   Fiber* next = worker->pick_next();  // before `pending` is set (see switch_away())
+  trace::on_park(self->id, why.reason, why.object_id, why.site, deadline != nullptr,
+                 next ? next->id : 0);
   AfterSwitch& a = worker->pending;   // a stack capture retries from here on
   a.kind = AfterSwitch::park;
   a.locks = locks;

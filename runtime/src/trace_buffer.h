@@ -81,6 +81,7 @@ struct TraceTls {
   SiteCacheEntry* sites = nullptr;  // kSiteCacheSize entries, per session
   std::uint32_t sites_gen = 0;
   std::uint8_t* park_end = nullptr;  // where the thread's last park record ended
+  std::uint64_t park_next = 0;       // the fiber that park named as `next` (0: none)
   // Where the last run record of a switch ended: a record the resumed fiber
   // writes as it returns from its park, with nothing recorded in between,
   // takes the switch's instant instead of reading the clock again.
@@ -89,16 +90,14 @@ struct TraceTls {
   // the wake() right after it records no separate unpark.
   std::uint8_t* woke_end = nullptr;
   std::uint64_t woke_fiber = 0;
-  // A fiber's first channel record after a switch onto it takes the
-  // switch's instant instead of reading the clock (trace-format.md, "One
-  // instant per switch"), unless its bit (fiber id mod 64) is set here: the
-  // last time, the thread's next reading came more than g_approx_ticks
-  // later, so the record may have been that late. approx_end: where the last
-  // such record ended; the next record (which reads the clock) checks the
-  // gap and sets approx_bit when it was too long.
-  std::uint8_t* approx_end = nullptr;
-  std::uint64_t approx_bit = 0;
-  std::uint64_t slow_fibers = 0;
+  // Shared readings (trace-format.md, "One instant per switch", case 3): a
+  // fiber's park or channel record may take the thread's last reading
+  // instead of reading the clock, share_left more times. Each reading
+  // sets share_left from the gaps between readings (note_reading): it grows
+  // while they stay short, and drops to 0 at the first long one.
+  std::uint32_t share_left = 0;
+  std::uint32_t share_cap = 0;    // share_left after each reading
+  std::uint32_t short_gaps = 0;   // consecutive readings soon after the one before
 };
 
 extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
@@ -106,10 +105,20 @@ extern constinit thread_local TraceTls tls_trace __attribute__((tls_model("initi
 // The current session's number; 0 while not tracing. The one flag the hooks test.
 extern std::atomic<std::uint32_t> g_gen;
 
-// The longest a record may take a switch's instant for its own (kApproxNs in
-// ticks; set with the clock, before a session starts recording).
+// Shared readings: a record that takes the thread's last reading is early by
+// less than the gap to the thread's next reading; the writer keeps those
+// gaps under kApproxNs. It starts sharing after kWarmReadings readings in a
+// row came at most kShortNs after the one before, doubles the share (up to
+// kMaxShare records per reading) while they stay that short, halves it after
+// a gap between kShortNs and kApproxNs, and stops after a longer one.
+// g_approx_ticks, g_short_ticks: the two in ticks (set with the clock, before
+// a session starts recording).
 inline constexpr std::uint64_t kApproxNs = 1000;
+inline constexpr std::uint64_t kShortNs = 500;  // doubled, the next gap stays under kApproxNs
+inline constexpr std::uint32_t kWarmReadings = 16;
+inline constexpr std::uint32_t kMaxShare = 15;
 extern std::uint64_t g_approx_ticks;
+extern std::uint64_t g_short_ticks;
 
 // Acquire (a plain load on x86): what start_session() set up, the clock
 // choice above all, is visible to a thread that sees the session's number.
@@ -127,14 +136,30 @@ inline std::uint64_t next_ticks(TraceTls& t) noexcept {
   return now < t.last_ticks ? t.last_ticks : now;  // never backwards within a thread
 }
 
-// A record with its own clock reading follows one that took a switch's
-// instant (approx_end): if the two are far apart, that record may have been
-// late by as much, and its fiber's next such record reads the clock.
-inline void check_approx(TraceTls& t, std::uint64_t now) noexcept {
-  if (t.pos == t.approx_end) [[unlikely]] {
-    if (now - t.last_ticks > g_approx_ticks) t.slow_fibers |= t.approx_bit;
-    t.approx_end = nullptr;
+// A record reads the clock at `now`: the gap since the thread's last reading
+// sets how many of the next records may share this one.
+inline void note_reading(TraceTls& t, std::uint64_t now) noexcept {
+  const std::uint64_t gap = now - t.last_ticks;
+  if (gap <= g_short_ticks) [[likely]] {
+    if (t.short_gaps < kWarmReadings) {
+      ++t.short_gaps;
+    } else {
+      t.share_cap = t.share_cap >= kMaxShare / 2 ? kMaxShare : 2 * t.share_cap + 1;
+    }
+  } else if (gap <= g_approx_ticks) {
+    t.share_cap /= 2;
+  } else {
+    t.short_gaps = 0;
+    t.share_cap = 0;
   }
+  t.share_left = t.share_cap;
+}
+
+// A fiber's park or channel record: true if it may take the last reading.
+inline bool take_shared_reading(TraceTls& t) noexcept {
+  if (t.share_left == 0 || t.pos == nullptr) return false;
+  --t.share_left;
+  return true;
 }
 
 inline void commit(TraceTls& t, std::uint8_t* q, std::uint64_t now) noexcept {
@@ -158,7 +183,7 @@ inline void append_at(std::uint64_t now, Rec type, V... fields) noexcept {
     if (!refill(t, kMaxSmallRecord)) return;
   }
   if (now < t.last_ticks) now = t.last_ticks;  // never backwards within a thread
-  check_approx(t, now);
+  note_reading(t, now);
   std::uint8_t* p = t.pos;
   p[0] = static_cast<std::uint8_t>(type);
   std::uint8_t* body = p + 2;
@@ -205,7 +230,7 @@ inline void append_big(Rec type, std::size_t rest, Put&& put) noexcept {
     if (!refill(t, need)) return;
   }
   const std::uint64_t now = next_ticks(t);
-  check_approx(t, now);
+  note_reading(t, now);
   const std::uint64_t dt = now - t.last_ticks;
   std::uint8_t* q = t.pos;
   *q++ = static_cast<std::uint8_t>(type);

@@ -38,6 +38,50 @@ std::string_view cut(std::string_view s) noexcept {
 
 void end_thread_buffer(TraceTls& t) noexcept;
 
+// Room for a small record in the current session's buffer (refill()); false:
+// record nothing.
+inline bool reserve_small(TraceTls& t) noexcept {
+  if (t.gen != g_gen.load(std::memory_order_acquire) ||
+      static_cast<std::size_t>(t.end - t.pos) < kMaxSmallRecord) [[unlikely]] {
+    return refill(t, kMaxSmallRecord);
+  }
+  return true;
+}
+
+// A clock reading for the record about to be appended (never backwards
+// within a thread), noted for shared readings.
+inline std::uint64_t read_clock(TraceTls& t) noexcept {
+  const std::uint64_t now = std::max(ticks(), t.last_ticks);
+  note_reading(t, now);
+  return now;
+}
+
+// A chan_send (fiber, object[, woke, done]) or chan_recv (fiber, object, ok[,
+// woke, done]): one path for the four shapes, the hottest record there is.
+// shared: at the thread's last reading. False if nothing was recorded.
+inline bool append_chan_op(TraceTls& t, bool shared, Rec type, std::uint64_t fiber,
+                           std::uint64_t object, std::uint64_t ok, std::uint64_t woke,
+                           std::uint64_t done) noexcept {
+  if (!reserve_small(t)) return false;
+  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
+  std::uint8_t* p = t.pos;
+  p[0] = static_cast<std::uint8_t>(type);
+  std::uint8_t* const body = p + 2;
+  std::uint8_t* q = put_uv(body, now - t.last_ticks);
+  q = put_uv(q, fiber);
+  q = put_uv(q, object);
+  if (type == Rec::chan_recv) q = put_uv(q, ok);
+  if (woke) {
+    q = put_uv(q, woke);
+    *q++ = static_cast<std::uint8_t>(done);
+  }
+  p[1] = static_cast<std::uint8_t>(q - body);
+  commit(t, q, now);
+  if (woke) t.woke_end = q;
+  return true;
+}
+
+
 // Runs when a thread that recorded exits: its last records go to the writer.
 struct ThreadExit {
   ~ThreadExit() {
@@ -71,7 +115,7 @@ bool take_buffer(TraceTls& t) noexcept {
   TraceBuffer* b = acquire_buffer();
   if (!b) return false;
   // Marks into the old buffer: a recycled buffer could match one by chance.
-  t.park_end = t.run_end = t.woke_end = t.approx_end = nullptr;
+  t.park_end = t.run_end = t.woke_end = nullptr;
   b->base_ticks = t.last_ticks;
   b->owner = t.thread;
   b->tseq = t.thread->next_tseq++;
@@ -140,6 +184,7 @@ bool register_this_thread(TraceTls& t, std::uint32_t gen) noexcept {
   t.thread = tt;
   t.last_ticks = ticks();
   t.lost = 0;
+  t.share_left = t.share_cap = t.short_gaps = 0;
   if (!take_buffer(t)) return false;
   t.gen = gen;
   t.sites_gen = gen;
@@ -204,6 +249,7 @@ void record_switch_to(std::uint64_t fiber) noexcept {
   TraceTls& t = tls_trace;
   // Nothing recorded on this thread since its park: that park is this switch's.
   if (t.pos != nullptr && t.pos == t.park_end) {
+    if (t.park_next == fiber) return;  // the park said it
     append_same_instant(Rec::run, fiber);
   } else {
     append(Rec::run, fiber);
@@ -212,12 +258,33 @@ void record_switch_to(std::uint64_t fiber) noexcept {
 }
 
 void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
-                 const std::source_location& site, bool timed) noexcept {
-  const std::uint64_t now = ticks();
+                 const std::source_location& site, bool timed, std::uint64_t next) noexcept {
+  TraceTls& t = tls_trace;
+  const bool shared = take_shared_reading(t);
   const SiteIds ids = intern_site(site, true);
-  append_at(now, Rec::park, fiber, static_cast<std::uint8_t>(reason), object, ids.site, ids.stack,
-            timed ? 1u : 0u);
-  tls_trace.park_end = tls_trace.pos;
+  if (!reserve_small(t)) {
+    t.park_end = nullptr;
+    return;
+  }
+  // One path for the shapes (reading or shared, next or not): the hottest
+  // record with the channel hand-off.
+  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
+  std::uint8_t* const p = t.pos;
+  p[0] = static_cast<std::uint8_t>(Rec::park);
+  std::uint8_t* const body = p + 2;
+  std::uint8_t* q = put_uv(body, now - t.last_ticks);
+  q = put_uv(q, fiber);
+  q = put_uv(q, static_cast<std::uint8_t>(reason));
+  q = put_uv(q, object);
+  q = put_uv(q, ids.site);
+  q = put_uv(q, ids.stack);
+  *q++ = timed ? 1 : 0;
+  if (next != 0) q = put_uv(q, next);
+  p[1] = static_cast<std::uint8_t>(q - body);
+  commit(t, q, now);
+  // The switch's run is said by `next`, or may take this instant.
+  t.park_end = q;
+  t.park_next = next;
 }
 
 void record_plain_park(WaitReason reason, std::uint64_t object, const std::source_location& site,
@@ -312,23 +379,9 @@ void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noe
   }
 }
 
-void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* partner) noexcept {
+void record_chan_op(Rec type, std::uint64_t fiber, std::uint64_t object, std::uint64_t ok,
+                    Waiter* partner) noexcept {
   TraceTls& t = tls_trace;
-  const std::uint64_t fiber = caller();
-  // The fiber's first record since the switch onto it: it takes the switch's
-  // instant (no clock read) unless the last such record of this fiber (bit)
-  // turned out more than g_approx_ticks early. Such a record then reads the
-  // clock and, if it came soon enough after the switch, clears the bit.
-  const std::uint64_t bit = std::uint64_t{1} << (fiber & 63);
-  const bool first = fiber != 0 && t.pos != nullptr && t.pos == t.run_end;
-  const bool approx = first && !(t.slow_fibers & bit);
-  std::uint64_t now;
-  if (approx) {
-    now = t.last_ticks;
-  } else {
-    now = ticks();
-    if (first && now - t.last_ticks <= g_approx_ticks) t.slow_fibers &= ~bit;
-  }
   std::uint64_t woke = 0, done = 0;
   if (partner) {
     if (partner->aux == 0) {  // parked in a plain send/receive: its completion is this
@@ -342,25 +395,11 @@ void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* pa
       woke = parked->fiber->id;
     }
   }
-  std::uint8_t* const before = t.pos;
-  if (type == Rec::chan_recv) {
-    if (woke) {
-      append_at(now, type, fiber, object, ok, woke, done);
-    } else {
-      append_at(now, type, fiber, object, ok);
-    }
-  } else if (woke) {
-    append_at(now, type, fiber, object, woke, done);
-  } else {
-    append_at(now, type, fiber, object);
-  }
-  if (approx && t.pos != before) {
-    t.approx_end = t.pos;
-    t.approx_bit = bit;
-  }
-  if (woke && t.pos && t.pos != before) {
+  // A plain thread's record always reads the clock: it may just have
+  // blocked. A fiber's may share the thread's last reading.
+  const bool shared = fiber != 0 && take_shared_reading(t);
+  if (append_chan_op(t, shared, type, fiber, object, ok, woke, done) && woke) {
     t.woke_fiber = woke;
-    t.woke_end = t.pos;
     if (done) partner->traced_handoff = true;
   }
 }

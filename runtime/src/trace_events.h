@@ -40,7 +40,7 @@ inline constexpr std::uint64_t kCaller = ~std::uint64_t{0};
 void record_run(std::uint64_t fiber) noexcept;
 void record_switch_to(std::uint64_t fiber) noexcept;
 void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
-                 const std::source_location& site, bool timed) noexcept;
+                 const std::source_location& site, bool timed, std::uint64_t next) noexcept;
 void record_unpark(std::uint64_t fiber, std::uint64_t waker) noexcept;
 void record_fiber_create(std::uint64_t fiber, std::uint64_t parent,
                          const std::source_location& site, std::string_view name) noexcept;
@@ -54,7 +54,8 @@ void record_object_destroy(std::uint64_t object) noexcept;
 void record_lock(Rec type, std::uint64_t object, bool read,
                  const std::source_location* site) noexcept;
 void record_chan(Rec type, std::uint64_t object, std::int64_t a, bool has_a) noexcept;
-void record_chan_op(Rec type, std::uint64_t object, std::uint64_t ok, Waiter* partner) noexcept;
+void record_chan_op(Rec type, std::uint64_t fiber, std::uint64_t object, std::uint64_t ok,
+                    Waiter* partner) noexcept;
 void record_chan_resumed(Rec type, std::uint64_t object, std::uint64_t ok) noexcept;
 void record_plain_park(WaitReason reason, std::uint64_t object, const std::source_location& site,
                        bool timed) noexcept;
@@ -74,12 +75,14 @@ inline void on_run(std::uint64_t fiber) noexcept {
   if (tracing()) record_run(fiber);
 }
 // A parking (or yielding) fiber's thread switches directly onto `fiber`.
-// Right after a park, the run record takes the park's time: one instant,
-// one clock read.
+// Nothing when the park just recorded named it (its `next`, format 3.0);
+// else right after a park, the run record takes the park's time: one
+// instant, one clock read.
 inline void on_switch_to(std::uint64_t fiber) noexcept {
   if (!tracing()) return;
   TraceTls& t = tls_trace;
   if (t.pos != nullptr && t.pos == t.park_end) {  // inline: the common case, right after a park
+    if (t.park_next == fiber) return;
     append_same_instant(Rec::run, fiber);
     t.run_end = t.pos;
     return;
@@ -87,9 +90,12 @@ inline void on_switch_to(std::uint64_t fiber) noexcept {
   record_switch_to(fiber);
 }
 // `fiber` (the caller) blocks. Captures the site's stack the first time.
+// next: the fiber its thread switches to right away (0: none or not known),
+// whose run the park record then says (on_switch_to writes none).
 inline void on_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
-                    const std::source_location& site, bool timed) noexcept {
-  if (tracing()) record_park(fiber, reason, object, site, timed);
+                    const std::source_location& site, bool timed,
+                    std::uint64_t next = 0) noexcept {
+  if (tracing()) record_park(fiber, reason, object, site, timed, next);
 }
 // A plain thread (not a fiber) blocks in a tether object (before it releases
 // the object's lock), and resumes (woken or timed out). Recorded as park and
@@ -150,16 +156,19 @@ inline void on_lock_acquire(std::uint64_t object, bool read,
 inline void on_lock_release(std::uint64_t object, bool read) noexcept {
   if (tracing()) record_lock(Rec::lock_release, object, read, nullptr);
 }
-// The caller completed a send / a receive (ok: a value, not closed) / a close.
+// The caller (`fiber`, 0 for a plain thread: the channel code knows which)
+// completed a send / a receive (ok: a value, not closed) / a close.
 // partner: the waiter the operation completed and is about to wake (or
 // nullptr). The record names the partner's fiber (`woke`): the wake() that
 // follows records no unpark, and a partner parked in a plain send/receive
 // (not a select) is marked Waiter::traced_handoff, its completion said too.
-inline void on_chan_send(std::uint64_t chan, Waiter* partner = nullptr) noexcept {
-  if (tracing()) record_chan_op(Rec::chan_send, chan, 0, partner);
+inline void on_chan_send(std::uint64_t chan, std::uint64_t fiber,
+                         Waiter* partner = nullptr) noexcept {
+  if (tracing()) record_chan_op(Rec::chan_send, fiber, chan, 0, partner);
 }
-inline void on_chan_recv(std::uint64_t chan, bool ok, Waiter* partner = nullptr) noexcept {
-  if (tracing()) record_chan_op(Rec::chan_recv, chan, ok ? 1 : 0, partner);
+inline void on_chan_recv(std::uint64_t chan, std::uint64_t fiber, bool ok,
+                         Waiter* partner = nullptr) noexcept {
+  if (tracing()) record_chan_op(Rec::chan_recv, fiber, chan, ok ? 1 : 0, partner);
 }
 // The same, by a fiber (or plain thread) that just returned from its park in
 // that operation: nothing when the waker's record said it (said: its

@@ -15,8 +15,8 @@ namespace tether::detail::trace {
 
 inline constexpr char kFileMagic[8] = {'T', 'E', 'T', 'H', 'E', 'R', 'T', 'R'};
 inline constexpr char kBlockMagic[4] = {'T', 'B', 'L', 'K'};
-inline constexpr std::uint16_t kVersionMajor = 2;
-inline constexpr std::uint16_t kVersionMinor = 1;
+inline constexpr std::uint16_t kVersionMajor = 3;
+inline constexpr std::uint16_t kVersionMinor = 0;
 inline constexpr std::size_t kBlockHeaderSize = 36;
 inline constexpr std::size_t kMaxString = 65535;
 inline constexpr std::size_t kMaxProgram = 4096;

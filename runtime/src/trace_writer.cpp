@@ -31,12 +31,18 @@ namespace tether::detail::trace {
 constinit thread_local TraceTls tls_trace __attribute__((tls_model("initial-exec")));
 std::atomic<std::uint32_t> g_gen{0};
 std::uint64_t g_approx_ticks = kApproxNs;
+std::uint64_t g_short_ticks = kShortNs;
 
 namespace {
 
 constexpr std::size_t kInitialBuffers = 16;
 constexpr std::size_t kMaxBuffers = 512;  // 32 MiB: beyond that, events are dropped (and counted)
 constexpr std::int64_t kPeriodNs = 100'000'000;
+// A hand-off wakes the writer only every kKickEvery buffers: the wake-up is
+// a system call (a few microseconds on a virtual machine), a buffer holds
+// a few thousand records, and the periodic pass writes any buffer left
+// waiting within kPeriodNs anyway.
+constexpr std::uint32_t kKickEvery = 4;
 constexpr std::size_t kMetaBlock = 60 * 1024;
 std::atomic<bool> g_paused{false};
 std::atomic<std::size_t> g_max_buffers{kMaxBuffers};
@@ -58,6 +64,7 @@ struct Session {
   std::uint32_t last_gen = 0;
 
   std::atomic<TraceBuffer*> full{nullptr};  // handed-off buffers, newest first
+  std::atomic<std::uint32_t> handed{0};      // hand-offs so far (see kKickEvery)
   SpinLock free_lock;
   TraceBuffer* free_list = nullptr;
   std::size_t nbuffers = 0;
@@ -427,6 +434,8 @@ bool start_session(const std::string& path) {
   const ClockInfo clock = init_clock();
   g_approx_ticks = static_cast<std::uint64_t>(static_cast<unsigned __int128>(kApproxNs) *
                                               clock.den / clock.num);
+  g_short_ticks = static_cast<std::uint64_t>(static_cast<unsigned __int128>(kShortNs) *
+                                             clock.den / clock.num);
   std::vector<std::uint8_t> header = file_header(clock);
   iovec iov{header.data(), header.size()};
   if (!write_fully(s, &iov, 1)) {
@@ -562,7 +571,14 @@ void hand_off(TraceBuffer* b) noexcept {
     b->next = head;
   } while (
       !s.full.compare_exchange_weak(head, b, std::memory_order_release, std::memory_order_relaxed));
-  kick(s);
+  if ((s.handed.fetch_add(1, std::memory_order_relaxed) + 1) % kKickEvery == 0) kick(s);
+}
+
+void testing_suspend_recording(bool suspended) noexcept {
+  Session& s = S();
+  std::lock_guard lk(s.control);
+  if (s.active && !s.stopping.load(std::memory_order_relaxed))
+    g_gen.store(suspended ? 0 : s.last_gen, std::memory_order_release);
 }
 
 void testing_pause_writer(bool paused) noexcept {

@@ -59,6 +59,11 @@ void release_buffer(TraceBuffer* b) noexcept;
 // Tests only: stop the writer's rounds (buffers pile up, as when the disk is
 // slow), and cap the number of buffers (0: the default).
 void testing_pause_writer(bool paused) noexcept;
+// Benchmarks only: while suspended, the session records nothing (the hooks
+// see tracing() false) and keeps its file and buffers; resuming goes on
+// with the same session. Lets a benchmark alternate traced and untraced
+// stretches of one run.
+void testing_suspend_recording(bool suspended) noexcept;
 void testing_set_max_buffers(std::size_t n) noexcept;
 
 }  // namespace tether::detail::trace

@@ -62,12 +62,12 @@ inline std::uint32_t crc32c(const std::uint8_t* p, std::size_t n, std::uint32_t 
 }
 
 // Field layouts of the known record types: u = uv, o = an optional uv at
-// the record's end (0 when absent: chan_send/chan_recv's woke, done), s = sv, S = str,
+// the record's end (0 when absent: chan_send/chan_recv's woke, done; park's next), s = sv, S = str,
 // '*' = the stack's frames, '#' = the finding's fiber list.
 inline const std::map<std::uint8_t, std::string>& layouts() {
   static const std::map<std::uint8_t, std::string> m = {
       {0x01, "uuuSS"}, {0x02, "uu*"},  {0x10, "uuuS"},   {0x11, ""},       {0x20, "uuuuS"},
-      {0x21, "u"},     {0x22, "u"},    {0x23, "uuuuuu"}, {0x24, "uu"},     {0x25, "uuu"},
+      {0x21, "u"},     {0x22, "u"},    {0x23, "uuuuuuo"}, {0x24, "uu"},     {0x25, "uuu"},
       {0x26, "uuu"},   {0x27, "uuu"},  {0x28, "uuu"},    {0x30, "uuuuuS"}, {0x31, "u"},
       {0x32, "uuuuu"}, {0x33, "uuu"},  {0x34, "uuoo"},   {0x35, "uuuoo"},  {0x36, "uu"},
       {0x37, "uuuu"},  {0x38, "uuss"}, {0x39, "uuu"},    {0x40, "ussuS"},  {0x41, "usu"},
@@ -195,8 +195,8 @@ inline Trace decode(const std::vector<std::uint8_t>& f) {
   }
   t.major = static_cast<std::uint16_t>(le(d + 8, 2));
   t.minor = static_cast<std::uint16_t>(le(d + 10, 2));
-  if (t.major != 2) {
-    fail(8, "major version 2");
+  if (t.major != 3) {
+    fail(8, "major version 3");
     return t;
   }
   t.start_ticks = le(d + 16, 8);

@@ -16,8 +16,9 @@ namespace tether::trace::fmt_v1 {
 inline constexpr char kFileMagic[8] = {'T', 'E', 'T', 'H', 'E', 'R', 'T', 'R'};
 inline constexpr char kBlockMagic[4] = {'T', 'B', 'L', 'K'};
 // The version written by the test-side encoder; the reader reads every major
-// from kOldestMajor to kMajor (2.0 only adds to what 1.0 records may say).
-inline constexpr std::uint16_t kMajor = 2;
+// from kOldestMajor to kMajor (2.0 and 3.0 only add to what earlier records
+// may say).
+inline constexpr std::uint16_t kMajor = 3;
 inline constexpr std::uint16_t kMinor = 0;
 inline constexpr std::uint16_t kOldestMajor = 1;
 inline constexpr std::uint32_t kHeaderFixed = 60;  // fields before `program`

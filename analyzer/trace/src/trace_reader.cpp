@@ -133,6 +133,15 @@ class TraceReader::Impl {
     e.b = done != 0 && e.other != 0;
     return true;
   }
+  // park's `next` (3.0): absent in earlier records, 0 = none. Implies a run.
+  std::uint64_t next_run_ = 0;
+  bool park_next(const Event& e) {
+    next_run_ = 0;
+    if (p_ == rec_end_) return true;
+    if (!uv(next_run_, "next")) return false;
+    if (next_run_ != 0 && e.fiber == 0) next_run_ = 0;  // (a plain thread switches to no fiber)
+    return true;
+  }
   bool uv(std::uint64_t& v, const char* what) {
     const VarintStatus st = detail::read_uvarint(p_, rec_end_, v);
     return st == VarintStatus::ok || field_error(st, what);
@@ -204,9 +213,18 @@ class TraceReader::Impl {
   Limits limits_;
   unsigned warned_ = 0;
   bool ended_ = false;   // the end record was returned
-  // Events the last record implies (2.0 `woke`, `done`), due next.
+  // Events the last record implies (2.0 `woke`, `done`; 3.0 park's `next`), due next.
   Event implied_[2];
   int implied_n_ = 0, implied_next_ = 0;
+  void imply_run(const Event& park) {
+    implied_n_ = implied_next_ = 0;
+    Event& r = implied_[implied_n_++];
+    r = Event{};
+    r.type = EventType::run;
+    r.time_ns = park.time_ns;
+    r.thread = park.thread;
+    r.fiber = next_run_;
+  }
   void imply(const Event& e) {
     implied_n_ = implied_next_ = 0;
     if (e.b) {  // done: the woken fiber's matching operation completed with it
@@ -434,7 +452,7 @@ bool TraceReader::Impl::decode_fields(Event& e) {
     case EventType::park:
       return uv(e.fiber, "fiber") && uv_as(e.reason, "reason") && uv(e.object, "object") &&
              ref(e.site, sites_, 0, "site") && ref(e.stack, stacks_, 1, "stack") &&
-             uv_as(e.a, "timed");
+             uv_as(e.a, "timed") && park_next(e);
     case EventType::unpark:
       return uv(e.fiber, "fiber") && uv(e.other, "waker");
     case EventType::thread_lock:
@@ -530,6 +548,7 @@ bool TraceReader::Impl::next(Event& e) {
     }
     if (e.other != 0 && (e.type == EventType::chan_send || e.type == EventType::chan_recv))
       imply(e);
+    if (e.type == EventType::park && next_run_ != 0) imply_run(e);
     ++stats_.events;
     return true;
   }

@@ -220,7 +220,7 @@ TEST(TraceReader, HeaderFields) {
   Event e;
   ASSERT_TRUE(r.next(e));
   EXPECT_TRUE(r.header_ok());
-  EXPECT_EQ(r.header().version, 2u);
+  EXPECT_EQ(r.header().version, 3u);
   EXPECT_EQ(r.header().pid, 777);
   EXPECT_EQ(r.header().program, o.program);
   EXPECT_EQ(r.header().header_bytes, 60u + 300 + 4);
@@ -349,30 +349,33 @@ TEST(TraceReaderCorrupt, EmptyFile) {
 
 TEST(TraceReaderCorrupt, WrongMajorVersion) {
   std::string bytes = sample().bytes;
-  bytes[8] = 3;
+  bytes[8] = 4;
   expect_error(read(bytes), 8,
-               "expected a format major version from 1 to 2 (this tether reads 1.x to 2.x), "
-               "found 3");
+               "expected a format major version from 1 to 3 (this tether reads 1.x to 3.x), "
+               "found 4");
   bytes[8] = 0;
   expect_error(read(bytes), 8,
-               "expected a format major version from 1 to 2 (this tether reads 1.x to 2.x), "
+               "expected a format major version from 1 to 3 (this tether reads 1.x to 3.x), "
                "found 0");
 }
 
-// A 1.0 file (no `woke` fields, no plain-thread parks) reads as before.
-TEST(TraceReader, ReadsMajorVersion1) {
-  std::string bytes = sample().bytes;
-  ASSERT_EQ(bytes[8], 2);
-  bytes[8] = 1;
-  Limits lim;
-  lim.verify_checksums = false;  // the header's CRC no longer matches
-  TraceReader r(bytes, "v1.tt", lim);
-  Event e;
-  std::size_t n = 0;
-  while (r.next(e)) ++n;
-  EXPECT_FALSE(r.error()) << r.error()->message();
-  EXPECT_EQ(r.header().version, 1u);
-  EXPECT_GT(n, 0u);
+// A 1.0 file (no `woke` fields, no plain-thread parks) and a 2.x file (no
+// park names a `next`) read as before.
+TEST(TraceReader, ReadsMajorVersions1And2) {
+  for (const char major : {1, 2}) {
+    std::string bytes = sample().bytes;
+    ASSERT_EQ(bytes[8], 3);
+    bytes[8] = major;
+    Limits lim;
+    lim.verify_checksums = false;  // the header's CRC no longer matches
+    TraceReader r(bytes, "old.tt", lim);
+    Event e;
+    std::size_t n = 0;
+    while (r.next(e)) ++n;
+    EXPECT_FALSE(r.error()) << r.error()->message();
+    EXPECT_EQ(r.header().version, static_cast<unsigned>(major));
+    EXPECT_GT(n, 0u);
+  }
 }
 
 // 2.0: a send or receive that woke a parked fiber names it (`woke`); the
@@ -416,6 +419,34 @@ TEST(TraceReader, WokeImpliesUnparkAndDoneTheCompletion) {
   EXPECT_EQ(v[8].type, EventType::chan_send);
   EXPECT_EQ(v[8].other, 0u);
   EXPECT_EQ(out.stats.events, 9u);
+}
+
+// 3.0: a park that names the fiber its thread switched to (`next`) implies
+// that fiber's run, right after it, same time and thread; without it (or on
+// a plain thread's park) there is none.
+TEST(TraceReader, ParkNextImpliesTheRun) {
+  Event p1 = ev(EventType::park, 100, 11, 3);
+  p1.reason = 3, p1.object = 7, p1.other = 4;  // next: 4
+  Event p2 = ev(EventType::park, 120, 11, 4);
+  p2.reason = 3, p2.object = 7;  // to the scheduler
+  Event p3 = ev(EventType::park, 130, 11, 0);
+  p3.reason = 3, p3.object = 7, p3.other = 9;  // a plain thread: next ignored
+  const ReadBack out = read(encode({{11, p1}, {11, p2}, {11, p3}}));
+  ASSERT_FALSE(out.error) << out.error->message();
+  const auto& v = out.events;
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].type, EventType::park);
+  EXPECT_EQ(v[0].fiber, 3u);
+  EXPECT_EQ(v[0].other, 0u);
+  EXPECT_EQ(v[1].type, EventType::run);
+  EXPECT_EQ(v[1].fiber, 4u);
+  EXPECT_EQ(v[1].thread, 11u);
+  EXPECT_EQ(v[1].time_ns, v[0].time_ns);
+  EXPECT_EQ(v[2].type, EventType::park);
+  EXPECT_EQ(v[2].fiber, 4u);
+  EXPECT_EQ(v[3].type, EventType::park);
+  EXPECT_EQ(v[3].fiber, 0u);
+  EXPECT_EQ(out.stats.events, 4u);
 }
 
 TEST(TraceReaderCorrupt, TruncatedHeader) {

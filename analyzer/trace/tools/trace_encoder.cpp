@@ -117,6 +117,7 @@ void TraceEncoder::add(std::uint64_t thread, const Event& e) {
     case EventType::park:
       put_uv(f, e.fiber), put_uv(f, e.reason), put_uv(f, e.object), put_uv(f, e.site),
           put_uv(f, e.stack), put_uv(f, e.a);
+      if (e.other) put_uv(f, e.other);  // 3.0: next, the fiber the thread switched to
       break;
     case EventType::unpark:
       put_uv(f, e.fiber), put_uv(f, e.other);

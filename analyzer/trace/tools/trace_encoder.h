@@ -1,6 +1,7 @@
 // trace_encoder.h — a test-side writer of docs/trace-format.md.
 //
-// Encodes Events (event.h) into a version 1.0 trace: the file header, then
+// Encodes Events (event.h) into a version 3.0 trace (a park's `other` is its
+// `next`, written when not 0): the file header, then
 // one open block per thread, each written out when it reaches `block_bytes`
 // (or on flush()), with the site/stack metadata block (thread 0) always
 // written before any block that may refer to it. Tests, the generator

@@ -238,9 +238,14 @@ class Generator {
         emit(gth);
         Event& p = ev(EventType::park, gth, g.id);
         p.reason = kChanReceive, p.object = c, p.site = site(), p.stack = stack();
+        // Format 3.0, as the runtime writes it: on one thread, the park names
+        // f, the fiber switched to (next); f's run is implied.
+        if (gth == th) p.other = f.id;
         emit(gth);
-        ev(EventType::run, th, f.id);  // f again (g may have run on the same thread)
-        emit(th);
+        if (gth != th) {
+          ev(EventType::run, th, f.id);  // f again
+          emit(th);
+        }
         // Format 2.0, as the runtime writes it: the send names g (woke) and
         // g's receive as done; g's unpark and receive are implied.
         Event& s = ev(EventType::chan_send, th, f.id);
