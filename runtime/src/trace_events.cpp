@@ -63,8 +63,23 @@ inline bool append_chan_op(TraceTls& t, bool shared, Rec type, std::uint64_t fib
                            std::uint64_t object, std::uint64_t ok, std::uint64_t woke,
                            std::uint64_t done) noexcept {
   if (!reserve_small(t)) return false;
-  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
   std::uint8_t* p = t.pos;
+  const bool recv = type == Rec::chan_recv;
+  if (shared && (fiber | object | ok | woke) < 0x80) {
+    // The common case, one store: dt 0 and every field one byte.
+    const unsigned n = 3 + (recv ? 1 : 0) + (woke ? 2 : 0);  // len: dt and the fields
+    std::uint64_t w = static_cast<std::uint64_t>(type) | std::uint64_t{n} << 8 | fiber << 24 |
+                      object << 32;
+    unsigned at = 40;
+    if (recv) w |= ok << 40, at = 48;
+    if (woke) w |= woke << at | done << (at + 8);
+    std::memcpy(p, &w, 8);  // (room: kMaxSmallRecord)
+    std::uint8_t* const q = p + 2 + n;
+    commit(t, q, t.last_ticks);
+    if (woke) t.woke_end = q;
+    return true;
+  }
+  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
   p[0] = static_cast<std::uint8_t>(type);
   std::uint8_t* const body = p + 2;
   std::uint8_t* q = put_uv(body, now - t.last_ticks);
@@ -268,13 +283,29 @@ void record_park(std::uint64_t fiber, WaitReason reason, std::uint64_t object,
   }
   // One path for the shapes (reading or shared, next or not): the hottest
   // record with the channel hand-off.
-  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
   std::uint8_t* const p = t.pos;
+  const auto r = static_cast<std::uint8_t>(reason);
+  if (shared && (fiber | r | object | ids.site | ids.stack | next) < 0x80) {
+    // The common case, two stores: dt 0 and every field one byte.
+    const unsigned n = next ? 8 : 7;  // len: dt and the fields
+    const std::uint64_t w = static_cast<std::uint64_t>(Rec::park) | std::uint64_t{n} << 8 |
+                            fiber << 24 | std::uint64_t{r} << 32 | object << 40 |
+                            std::uint64_t{ids.site} << 48 | std::uint64_t{ids.stack} << 56;
+    std::memcpy(p, &w, 8);
+    p[8] = timed ? 1 : 0;
+    p[9] = static_cast<std::uint8_t>(next);
+    std::uint8_t* const q = p + 2 + n;
+    commit(t, q, t.last_ticks);
+    t.park_end = q;
+    t.park_next = next;
+    return;
+  }
+  const std::uint64_t now = shared ? t.last_ticks : read_clock(t);
   p[0] = static_cast<std::uint8_t>(Rec::park);
   std::uint8_t* const body = p + 2;
   std::uint8_t* q = put_uv(body, now - t.last_ticks);
   q = put_uv(q, fiber);
-  q = put_uv(q, static_cast<std::uint8_t>(reason));
+  q = put_uv(q, r);
   q = put_uv(q, object);
   q = put_uv(q, ids.site);
   q = put_uv(q, ids.stack);
