@@ -228,7 +228,7 @@ BENCHMARK(BM_DetectorLook10k)->Unit(benchmark::kMillisecond)->UseRealTime();
 // counts keep it to tens of MB); compare BM_SameThreadRequestReplyTraced with
 // BM_SameThreadRequestReply and BM_PoolToLockedServerTraced with BM_PoolToLockedServer.
 // B1 traced (format 3.0): 4 records per round trip (two hand-offs, two parks
-// naming the fiber switched to) and about one clock read per four round trips
+// naming the fiber switched to) and a clock read for about one record in ten
 // (docs/trace-format.md, "One instant per switch": shared readings). Filter with
 // 'BM_SameThreadRequestReply(Traced)?/|BM_TraceEvent/' (names end in /real_time).
 

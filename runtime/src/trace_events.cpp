@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -55,6 +56,9 @@ inline std::uint64_t read_clock(TraceTls& t) noexcept {
   note_reading(t, now);
   return now;
 }
+
+// The one-store forms below compose a record's bytes in a little-endian word.
+static_assert(std::endian::native == std::endian::little);
 
 // A chan_send (fiber, object[, woke, done]) or chan_recv (fiber, object, ok[,
 // woke, done]): one path for the four shapes, the hottest record there is.
