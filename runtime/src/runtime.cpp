@@ -1,5 +1,6 @@
 // tether::run(): starting and stopping the pool, the main locker and the monitor.
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -288,9 +289,21 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
   } resumed;
   for (std::size_t i = 0; i < n; ++i) locks[i]->unlock();
   const std::int64_t spin = idle_spin_ns();
+  // Woken: wait until the waker is done with our parker (wake(): a few
+  // instructions, or one system call; yield if the waker was preempted).
+  auto woken = [&w] {
+    for (unsigned i = 0; !w.unparked.load(std::memory_order_acquire); ++i) {
+      if (i < 256) {
+        cpu_relax();
+      } else {
+        sched_yield();
+      }
+    }
+    return true;
+  };
   if (deadline) {
     for (;;) {
-      if (w.woken.load(std::memory_order_acquire)) return true;
+      if (w.woken.load(std::memory_order_acquire)) return woken();
       const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline -
                                                                              Clock::now());
       if (left.count() <= 0) {
@@ -300,13 +313,13 @@ bool block(Waiter& w, SpinLock* const* locks, std::size_t n, const WaitSite& why
         }
         // A waker claimed w: its wake() is on the way.
         while (!w.woken.load(std::memory_order_acquire)) p.park(spin);
-        return true;
+        return woken();
       }
       p.park(0, left.count());
     }
   }
   while (!w.woken.load(std::memory_order_acquire)) p.park(spin);
-  return true;
+  return woken();
 }
 
 void cancel_park_timer(Waiter& w, Clock::time_point deadline) noexcept {

@@ -152,6 +152,7 @@ void wake(Waiter& w) noexcept {
   ThreadParker* p = w.parker;
   w.woken.store(true, std::memory_order_release);
   p->unpark();
+  w.unparked.store(true, std::memory_order_release);  // the last touch of w and p
 }
 
 void Worker::switch_out(Fiber* self, const AfterSwitch& after) noexcept {

@@ -45,6 +45,10 @@ struct Waiter {
   std::atomic<std::uint32_t> own_claim{0};
   std::atomic<std::uint32_t>* claim = &own_claim;  // select: shared by all its cases
   std::atomic<bool> woken{false};
+  // A plain thread's waker is done with its parker (set after unpark()): the
+  // thread may see `woken` first, and must not return (and perhaps exit,
+  // freeing its thread-local parker) while unpark() still runs.
+  std::atomic<bool> unparked{false};
   bool timed_out = false;           // set when the deadline, not a waker, claimed w
   // Only wakers holding the object's lock ever claim w (no select, no
   // deadline): try_claim() needs no atomic read-modify-write then.
