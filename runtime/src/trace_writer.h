@@ -62,7 +62,9 @@ void testing_pause_writer(bool paused) noexcept;
 // Benchmarks only: while suspended, the session records nothing (the hooks
 // see tracing() false) and keeps its file and buffers; resuming goes on
 // with the same session. Lets a benchmark alternate traced and untraced
-// stretches of one run.
+// stretches of one run. (The first records after resuming may share a
+// reading taken before the suspension: the trace's 1 us bound on shared
+// readings does not hold across one.)
 void testing_suspend_recording(bool suspended) noexcept;
 void testing_set_max_buffers(std::size_t n) noexcept;
 
