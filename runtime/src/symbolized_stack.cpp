@@ -135,18 +135,10 @@ SymbolizedStack symbolize_stack(const RawStack& raw) {
     }
     name_inlined_callables(fs, dst);
   }
-  // Top: drop the leading runtime frames (and the library frames among
-  // them), up to the last runtime frame of the leading non-user run.
-  std::size_t top = 0, last_internal = 0;
-  bool any_internal = false;
-  for (std::size_t i = 0;
-       i < inner.size() && (is_runtime_frame(inner[i]) || is_library_frame(inner[i])); ++i) {
-    if (is_runtime_frame(inner[i])) {
-      any_internal = true;
-      last_internal = i;
-    }
-  }
-  if (any_internal && last_internal + 1 < inner.size() + outer.size()) top = last_internal + 1;
+  // Top: drop the leading runtime frames (and the library frames among them).
+  const std::size_t top =
+      runtime_frames_on_top(inner.size(), inner.size() + outer.size(),
+                            [&](std::size_t i) -> const Frame& { return inner[i]; });
   inner.erase(inner.begin(),
               inner.begin() + static_cast<std::ptrdiff_t>(std::min(top, inner.size())));
   // Bottom: drop the fiber's entry machinery.

@@ -35,4 +35,22 @@ bool is_library_frame(const Frame& f);
 // A fiber's entry machinery, run()'s wrapper around fiber 1 included:
 bool is_entry_frame(const Frame& f);
 
+// How many of the innermost frames the dump and the trace drop: the leading
+// run of runtime and library frames, up to its last runtime frame, so that
+// the first frame kept is the user's call (or the library function the user
+// called). None when no runtime frame leads, or when that would leave none
+// of `total` frames. at(i): the i-th frame, innermost first, i < n.
+template <class FrameAt>
+std::size_t runtime_frames_on_top(std::size_t n, std::size_t total, FrameAt&& at) {
+  std::size_t last_internal = 0;
+  bool any_internal = false;
+  for (std::size_t i = 0; i < n && (is_runtime_frame(at(i)) || is_library_frame(at(i))); ++i) {
+    if (is_runtime_frame(at(i))) {
+      any_internal = true;
+      last_internal = i;
+    }
+  }
+  return any_internal && last_internal + 1 < total ? last_internal + 1 : 0;
+}
+
 }  // namespace tether::detail
