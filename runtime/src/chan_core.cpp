@@ -27,6 +27,8 @@ struct Caller {
   Worker* worker;
   Fiber* fiber;
   std::uint64_t id;
+  // Who the trace's channel records name: the fiber, 0 for a plain thread.
+  std::uint64_t trace_id() const noexcept { return fiber ? id : 0; }
 };
 inline Caller caller() noexcept {
   Worker* w = current_worker();
@@ -83,7 +85,7 @@ void ChanImpl::send(void* elem, std::source_location site) {
   switch (send_locked(elem, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_send(object_id(), me.fiber ? me.id : 0, partner);
+      trace::on_chan_send(object_id(), me.trace_id(), partner);
       if (partner) notify(partner);
       return;
     case Op::closed:
@@ -110,12 +112,12 @@ bool ChanImpl::recv(void* out, std::source_location site) {
   switch (recv_locked(out, &partner)) {
     case Op::done:
       lock_.unlock();
-      trace::on_chan_recv(object_id(), me.fiber ? me.id : 0, true, partner);
+      trace::on_chan_recv(object_id(), me.trace_id(), true, partner);
       if (partner) notify(partner);
       return true;
     case Op::closed:
       lock_.unlock();
-      trace::on_chan_recv(object_id(), me.fiber ? me.id : 0, false);
+      trace::on_chan_recv(object_id(), me.trace_id(), false);
       return false;
     case Op::would_block:
       break;
@@ -130,29 +132,27 @@ bool ChanImpl::recv(void* out, std::source_location site) {
 }
 
 TryResult ChanImpl::try_send(void* elem, std::source_location site) {
-  const Caller c = caller();
-  const std::uint64_t me = c.id;
+  const Caller me = caller();
   lock_.lock();
-  senders_seen_.add(me);
+  senders_seen_.add(me.id);
   Waiter* partner;
   const Op op = send_locked(elem, &partner);
   lock_.unlock();
   if (op == Op::closed) throw_send_on_closed(site);
-  if (op == Op::done) trace::on_chan_send(object_id(), c.fiber ? me : 0, partner);
+  if (op == Op::done) trace::on_chan_send(object_id(), me.trace_id(), partner);
   if (partner) notify(partner);
   return op == Op::done ? TryResult::ok : TryResult::would_block;
 }
 
 TryResult ChanImpl::try_recv(void* out, std::source_location) {
-  const Caller c = caller();
-  const std::uint64_t me = c.id;
+  const Caller me = caller();
   lock_.lock();
-  receivers_seen_.add(me);
+  receivers_seen_.add(me.id);
   Waiter* partner;
   const Op op = recv_locked(out, &partner);
   lock_.unlock();
   if (op != Op::would_block)
-    trace::on_chan_recv(object_id(), c.fiber ? me : 0, op == Op::done, partner);
+    trace::on_chan_recv(object_id(), me.trace_id(), op == Op::done, partner);
   if (partner) notify(partner);
   switch (op) {
     case Op::done:

@@ -132,7 +132,8 @@ void run_fiber_body(Fiber* f) noexcept {
   // Leave the locker before joiners wake: after join() the locker's state
   // must already reflect the fiber's end. Its thread cannot exit before this
   // fiber has switched away for good (it is running us).
-  if (Locker* l = f->locker.load(std::memory_order_relaxed)) l->leave(!f->is_call.load(std::memory_order_relaxed));
+  if (Locker* l = f->locker.load(std::memory_order_relaxed))
+    l->leave(!f->is_call.load(std::memory_order_relaxed));
   f->join_lock.lock();
   f->done.store(true, std::memory_order_release);
   WaitQueue joiners;

@@ -129,7 +129,8 @@ void unlock_from(Fiber* f, Locker* l, std::source_location site) {
                      : fmt::format("unlock() of thread \"{}\" when not locked", l->worker.name),
                  site);
   }
-  if (f->is_call.load(std::memory_order_relaxed)) throw_misuse("unlock() inside ThreadLocker::call()", site);
+  if (f->is_call.load(std::memory_order_relaxed))
+    throw_misuse("unlock() inside ThreadLocker::call()", site);
   f->locker.store(nullptr, std::memory_order_release);
   f->wait.set(WaitStateCell::Value{WaitReason::waiting_for_thread, 0, nullptr, coarse_now_ns(),
                                    site});

@@ -155,6 +155,14 @@ inline void note_reading(TraceTls& t, std::uint64_t now) noexcept {
   t.share_left = t.share_cap;
 }
 
+// A clock reading for the record about to be appended (next_ticks()),
+// noted for shared readings.
+inline std::uint64_t read_clock(TraceTls& t) noexcept {
+  const std::uint64_t now = next_ticks(t);
+  note_reading(t, now);
+  return now;
+}
+
 // A fiber's park or channel record: true if it may take the last reading.
 inline bool take_shared_reading(TraceTls& t) noexcept {
   if (t.share_left == 0 || t.pos == nullptr) return false;
@@ -229,8 +237,7 @@ inline void append_big(Rec type, std::size_t rest, Put&& put) noexcept {
       static_cast<std::size_t>(t.end - t.pos) < need) {
     if (!refill(t, need)) return;
   }
-  const std::uint64_t now = next_ticks(t);
-  note_reading(t, now);
+  const std::uint64_t now = read_clock(t);
   const std::uint64_t dt = now - t.last_ticks;
   std::uint8_t* q = t.pos;
   *q++ = static_cast<std::uint8_t>(type);

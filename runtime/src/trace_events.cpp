@@ -49,13 +49,6 @@ inline bool reserve_small(TraceTls& t) noexcept {
   return true;
 }
 
-// A clock reading for the record about to be appended (never backwards
-// within a thread), noted for shared readings.
-inline std::uint64_t read_clock(TraceTls& t) noexcept {
-  const std::uint64_t now = std::max(ticks(), t.last_ticks);
-  note_reading(t, now);
-  return now;
-}
 
 // The one-store forms below compose a record's bytes in a little-endian word.
 static_assert(std::endian::native == std::endian::little);
