@@ -172,10 +172,11 @@ TEST(TraceHooks, RecordsShareAReadingOnlyWhileReadingsComeSoon) {
     }
   }
   ASSERT_EQ(n, kFast + kSlow);
-#if !defined(__SANITIZE_THREAD__)
+#if !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
   // (Most: sharing starts after 16 quick readings, and a preempted round
   // stops it for a while. Under TSan a round trip takes more than 1 us, so
-  // none share there.)
+  // none share there; under ASan a round trip is several times slower and
+  // the readings come too far apart for most replies: CI saw 41 of 100.)
   EXPECT_GE(fast_shared, kFast / 2);
 #else
   (void)fast_shared;
